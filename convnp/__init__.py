@@ -1,0 +1,41 @@
+"""convnp: a convolutional-neural-network library written from scratch in NumPy.
+
+Every layer writes out its own forward and backward pass. Start with ``convnp.layers``
+(the layers), ``convnp.functional`` (the array kernels they call), ``convnp.losses``,
+``convnp.optim`` and ``convnp.train``.
+"""
+
+from convnp import functional, init, layers, losses
+from convnp.gradcheck import gradcheck
+from convnp.layers import (
+    GELU,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool1d,
+    MaxPool2d,
+    Module,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from convnp.losses import CrossEntropyLoss, MSELoss
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten",
+    "GELU", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d",
+    "MaxPool2d", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
+    "functional", "gradcheck", "init", "layers", "losses",
+]

@@ -1,0 +1,33 @@
+"""Pure array kernels: arrays and ints in, arrays out. No classes with state, no randomness."""
+
+from convnp.functional.conv import (
+    conv1d_backward,
+    conv1d_forward,
+    conv2d_backward,
+    conv2d_forward,
+)
+from convnp.functional.im2col import col2im, col2im1d, im2col, im2col1d
+from convnp.functional.padding import pad, pad_backward
+from convnp.functional.pool import (
+    avg_pool1d_backward,
+    avg_pool1d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool1d_backward,
+    max_pool1d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
+from convnp.functional.shapes import (
+    conv_output_size,
+    conv_transpose_output_size,
+    pool_output_size,
+)
+
+__all__ = [
+    "avg_pool1d_backward", "avg_pool1d_forward", "avg_pool2d_backward", "avg_pool2d_forward",
+    "col2im", "col2im1d", "conv1d_backward", "conv1d_forward", "conv2d_backward",
+    "conv2d_forward", "conv_output_size", "conv_transpose_output_size", "im2col", "im2col1d",
+    "max_pool1d_backward", "max_pool1d_forward", "max_pool2d_backward", "max_pool2d_forward",
+    "pad", "pad_backward", "pool_output_size",
+]

@@ -1,0 +1,117 @@
+"""Element-wise activations and the softmax family: forward and backward.
+
+Each ``*_backward`` takes the output gradient and what the forward needs to be
+differentiated (the input ``x`` or the output ``y``, whichever is cheaper), and
+returns the input gradient. Shapes are preserved: (*) -> (*).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)``.
+
+    Example:
+        >>> relu(np.array([-1.0, 2.0]))
+        array([0., 2.])
+    """
+    return np.maximum(x, 0)
+
+
+def relu_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``grad_x = grad_y * (y > 0)``: the gradient passes where the unit was active."""
+    return np.where(y > 0, grad_y, 0).astype(grad_y.dtype, copy=False)
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    """``x`` if ``x > 0`` else ``negative_slope * x``."""
+    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+
+def leaky_relu_backward(grad_y: np.ndarray, x: np.ndarray, negative_slope: float) -> np.ndarray:
+    """``grad_x = grad_y`` where ``x > 0``, else ``negative_slope * grad_y``."""
+    return np.where(x > 0, grad_y, grad_y * grad_y.dtype.type(negative_slope))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``.
+
+    With ``z = exp(-|x|)`` (never larger than 1), ``sigmoid(x) = 1/(1+z)`` for x >= 0
+    and ``z/(1+z)`` for x < 0.
+
+    Example:
+        >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+        array([0. , 0.5, 1. ])
+    """
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def sigmoid_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``grad_x = grad_y * y * (1 - y)``."""
+    return grad_y * y * (1 - y)
+
+
+def tanh_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``grad_x = grad_y * (1 - y**2)`` where ``y = tanh(x)``."""
+    return grad_y * (1 - y * y)
+
+
+def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    """Gaussian error linear unit, ``x * Phi(x)`` with Phi the standard normal CDF.
+
+    ``approximate='none'``: ``Phi(x) = (1 + erf(x/sqrt 2))/2`` (exact, as PyTorch).
+    ``approximate='tanh'``: ``Phi(x) ~ (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))/2``.
+    """
+    return (x * _gelu_phi(x, approximate)).astype(x.dtype, copy=False)
+
+
+def gelu_backward(grad_y: np.ndarray, x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    """``grad_x = grad_y * (Phi(x) + x * Phi'(x))`` (for 'tanh', of the approximation)."""
+    xd = x.astype(np.float64)
+    if approximate == "tanh":
+        c = math.sqrt(2 / math.pi)
+        t = np.tanh(c * (xd + 0.044715 * xd**3))
+        slope = 0.5 * (1 + t) + 0.5 * xd * (1 - t * t) * c * (1 + 3 * 0.044715 * xd**2)
+    else:
+        slope = _gelu_phi(xd, "none") + xd * np.exp(-0.5 * xd * xd) / math.sqrt(2 * math.pi)
+    return (grad_y * slope).astype(grad_y.dtype, copy=False)
+
+
+def _gelu_phi(x: np.ndarray, approximate: str) -> np.ndarray:
+    xd = x.astype(np.float64)
+    if approximate == "tanh":
+        return 0.5 * (1 + np.tanh(math.sqrt(2 / math.pi) * (xd + 0.044715 * xd**3)))
+    return 0.5 * (1 + _erf(xd / math.sqrt(2)))
+
+
+def log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    """``x - logsumexp(x)`` along ``dim``, stable: the max is subtracted first.
+
+    Example:
+        >>> np.exp(log_softmax(np.array([[1e4, 0.0]]), dim=1))
+        array([[1., 0.]])
+    """
+    shifted = x - x.max(axis=dim, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+def softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed as ``exp(log_softmax(x))``."""
+    return np.exp(log_softmax(x, dim))
+
+
+def softmax_backward(grad_y: np.ndarray, y: np.ndarray, dim: int) -> np.ndarray:
+    """``grad_x = y * (grad_y - sum(grad_y * y))``, the sum along ``dim``."""
+    return y * (grad_y - (grad_y * y).sum(axis=dim, keepdims=True))
+
+
+def log_softmax_backward(grad_y: np.ndarray, y: np.ndarray, dim: int) -> np.ndarray:
+    """``grad_x = grad_y - softmax(x) * sum(grad_y)``, with ``softmax(x) = exp(y)``."""
+    return grad_y - np.exp(y) * grad_y.sum(axis=dim, keepdims=True)

@@ -1,0 +1,139 @@
+"""Convolution (cross-correlation) forward and backward, as im2col plus one matrix product.
+
+Axis names: N batch, C_in/C_out channels, H, W input size, kH, kW kernel size,
+H_out, W_out output size, G groups (see ``im2col.py``).
+
+Forward, for each group g (channels ``g*C_in/G ...`` in, ``g*C_out/G ...`` out)::
+
+    y[n, o, h, w] = b[o] + sum_{c, i, j} weight[o, c, i, j] * x_pad[n, c, h*sH + i*dH, w*sW + j*dW]
+
+With ``cols = im2col(x)`` read as a ``(C_in*kH*kW, N*H_out*W_out)`` matrix and the
+weight as ``(C_out, C_in/G*kH*kW)``, that sum is the matrix product ``weight @ cols``.
+
+Backward follows from ``Y = Wmat @ cols``::
+
+    grad_weight = grad_Y @ cols.T          (cols is kept from the forward pass)
+    grad_cols   = Wmat.T @ grad_Y          then grad_x = col2im(grad_cols)
+    grad_bias   = grad_Y summed over N, H_out, W_out
+
+The 1-D functions treat (N, C, L) as (N, C, 1, L): a 1-D convolution *is* a 2-D one
+with a kernel of height 1.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from convnp.functional.im2col import col2im, im2col
+
+Pair = tuple[int, int]
+
+
+class ConvCache(NamedTuple):
+    """What ``conv2d_backward`` needs from the forward pass."""
+
+    x_shape: tuple[int, int, int, int]
+    cols: np.ndarray  # (G, C_in/G*kH*kW, N*H_out*W_out)
+    weight: np.ndarray  # (C_out, C_in/G, kH, kW)
+    has_bias: bool
+    stride: Pair
+    padding: Pair
+    dilation: Pair
+
+
+def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                   stride: Pair = (1, 1), padding: Pair = (0, 0), dilation: Pair = (1, 1),
+                   groups: int = 1) -> tuple[np.ndarray, ConvCache]:
+    """2-D convolution (cross-correlation, as in PyTorch) with zero padding.
+
+    Args:
+        x: (N, C_in, H, W).
+        weight: (C_out, C_in/G, kH, kW).
+        bias: (C_out,) or None.
+        stride, padding, dilation: ``(H, W)`` pairs.
+        groups: G; C_in and C_out must be divisible by it.
+
+    Returns:
+        ``(y, cache)``: y of shape (N, C_out, H_out, W_out) and the cache for backward.
+        ``y`` is a view of a (C_out, N, H_out, W_out)-ordered array, which is what the
+        next convolution or pooling wants to read.
+
+    **Shape:** ``H_out = floor((H + 2pH - dH(kH-1) - 1)/sH) + 1``, likewise ``W_out``.
+
+    Example:
+        >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+        >>> y, _ = conv2d_forward(x, np.array([[[[0.0, 1], [2, 3]]]]), None)
+        >>> y[0, 0]
+        array([[19., 25.],
+               [37., 43.]])
+    """
+    N, C_in, H, W = x.shape
+    C_out, C_in_g, kH, kW = weight.shape
+    G = groups
+    cols = im2col(x, (kH, kW), stride, padding, dilation)  # (C_in, kH, kW, N, H_out, W_out)
+    H_out, W_out = cols.shape[4], cols.shape[5]
+    cols = cols.reshape(G, C_in_g * kH * kW, N * H_out * W_out)
+    w = weight.reshape(G, C_out // G, C_in_g * kH * kW)
+    y = np.matmul(w, cols).reshape(C_out, N, H_out, W_out)
+    if bias is not None:
+        y += bias[:, None, None, None]
+    cache = ConvCache(x.shape, cols, weight, bias is not None, stride, padding, dilation)
+    return y.transpose(1, 0, 2, 3), cache
+
+
+def conv2d_backward(grad_y: np.ndarray, cache: ConvCache, input_grad: bool = True
+                    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients of a 2-D convolution.
+
+    Args:
+        grad_y: dL/dy, shape (N, C_out, H_out, W_out).
+        cache: from ``conv2d_forward``.
+        input_grad: if False, skip dL/dx (the costliest part) and return None for it.
+
+    Returns:
+        ``(grad_x, grad_weight, grad_bias)`` with shapes (N, C_in, H, W),
+        (C_out, C_in/G, kH, kW) and (C_out,) (None when there is no bias).
+    """
+    x_shape, cols, weight, has_bias, stride, padding, dilation = cache
+    N, C_out, H_out, W_out = grad_y.shape
+    G = cols.shape[0]
+    C_in, (kH, kW) = x_shape[1], weight.shape[2:]
+    gy = grad_y.transpose(1, 0, 2, 3).reshape(G, C_out // G, N * H_out * W_out)
+    grad_bias = gy.sum(axis=2).reshape(C_out) if has_bias else None
+    grad_weight = np.matmul(gy, cols.transpose(0, 2, 1)).reshape(weight.shape)
+    if not input_grad:
+        return None, grad_weight, grad_bias
+    w = weight.reshape(G, C_out // G, -1)
+    grad_cols = np.matmul(w.transpose(0, 2, 1), gy)  # (G, C_in/G*kH*kW, N*H_out*W_out)
+    grad_cols = grad_cols.reshape(C_in, kH, kW, N, H_out, W_out)
+    grad_x = col2im(grad_cols, x_shape, (kH, kW), stride, padding, dilation)
+    return grad_x, grad_weight, grad_bias
+
+
+def conv1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                   stride: int = 1, padding: int = 0, dilation: int = 1,
+                   groups: int = 1) -> tuple[np.ndarray, ConvCache]:
+    """1-D convolution: x (N, C_in, L), weight (C_out, C_in/G, k) -> y (N, C_out, L_out).
+
+    **Shape:** ``L_out = floor((L + 2p - d(k-1) - 1)/s) + 1``.
+
+    Example:
+        >>> y, _ = conv1d_forward(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 2)), None)
+        >>> y
+        array([[[1., 3., 5., 7.]]])
+    """
+    y, cache = conv2d_forward(x[:, :, None, :], weight[:, :, None, :], bias, (1, stride),
+                              (0, padding), (1, dilation), groups)
+    return y[:, :, 0, :], cache
+
+
+def conv1d_backward(grad_y: np.ndarray, cache: ConvCache, input_grad: bool = True
+                    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients of ``conv1d_forward``: grad_y (N, C_out, L_out) -> (grad_x (N, C_in, L),
+    grad_weight (C_out, C_in/G, k), grad_bias (C_out,) or None)."""
+    grad_x, grad_weight, grad_bias = conv2d_backward(grad_y[:, :, None, :], cache, input_grad)
+    if grad_x is not None:
+        grad_x = grad_x[:, :, 0, :]
+    return grad_x, grad_weight[:, :, 0, :], grad_bias

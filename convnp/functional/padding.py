@@ -1,0 +1,73 @@
+"""Padding of the spatial axes, in PyTorch's four ``padding_mode`` flavours, and its gradient.
+
+For a row ``[a b c d]`` padded by 2 on each side:
+
+    zeros      0 0 | a b c d | 0 0
+    reflect    c b | a b c d | c b      (mirror, edge not repeated)
+    replicate  a a | a b c d | d d      (repeat the edge)
+    circular   c d | a b c d | a b      (wrap around)
+
+Every padded sample is a copy of some input sample (or zero), so the gradient of an
+input sample is the sum of the gradients of all its copies. ``pad_backward`` computes
+that sum with one ``+=`` per padded position along each axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+_NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(x: np.ndarray, pads: Sequence[tuple[int, int]], mode: str = "zeros") -> np.ndarray:
+    """Pad the last ``len(pads)`` axes of ``x``.
+
+    Args:
+        x: (N, C, L) or (N, C, H, W).
+        pads: one ``(before, after)`` pair per spatial axis, in axis order (H, then W).
+        mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+
+    **Shape:** each spatial size n becomes ``n + before + after``.
+
+    Example:
+        >>> pad(np.array([[[1.0, 2, 3, 4]]]), [(2, 2)], "reflect")
+        array([[[3., 2., 1., 2., 3., 4., 3., 2.]]])
+    """
+    width = [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads]
+    if mode == "zeros":
+        return np.pad(x, width, mode="constant")
+    return np.pad(x, width, mode=_NUMPY_MODE[mode])
+
+
+def pad_backward(grad: np.ndarray, pads: Sequence[tuple[int, int]], mode: str = "zeros"
+                 ) -> np.ndarray:
+    """Gradient of ``pad``: fold the padded gradient back onto the input samples.
+
+    Args:
+        grad: gradient with respect to the padded array.
+        pads, mode: as given to ``pad``.
+
+    Returns:
+        The gradient with respect to the unpadded input (spatial sizes shrink back).
+
+    Example:
+        >>> pad_backward(np.ones((1, 1, 8)), [(2, 2)], "replicate")
+        array([[[3., 1., 1., 3.]]])
+    """
+    first = grad.ndim - len(pads)
+    for axis, (before, after) in enumerate(pads, start=first):
+        n = grad.shape[axis] - before - after
+        inner = [slice(None)] * grad.ndim
+        inner[axis] = slice(before, before + n)
+        folded = grad[tuple(inner)].copy()
+        if mode != "zeros":
+            source = np.pad(np.arange(n), (before, after), mode=_NUMPY_MODE[mode])
+            for p in [*range(before), *range(before + n, before + n + after)]:
+                to, frm = [slice(None)] * grad.ndim, [slice(None)] * grad.ndim
+                to[axis], frm[axis] = source[p], p
+                folded[tuple(to)] += grad[tuple(frm)]
+        grad = folded
+    return grad

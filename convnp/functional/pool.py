@@ -1,0 +1,236 @@
+"""Max- and average-pooling forward and backward, vectorised over the kernel offsets.
+
+Axis names as in ``im2col.py``. Like im2col, pooling loops over the ``kH*kW`` kernel
+offsets only; ``x_padded[window]`` is the (C, N, H_out, W_out) array of input pixels
+under offset ``(i, j)`` for every output position.
+
+Max-pooling keeps a running maximum and, for backward, the offset that won
+(``argmax``, one small integer per output). Ties go to the *first* maximum in window
+order (row by row), as in PyTorch: a later offset wins only if strictly greater.
+Padding is filled with -inf, so a padded position never wins.
+
+Average-pooling sums the window and divides by ``divisor[h, w]``: the number of
+positions counted in that window. PyTorch counts the zero padding
+(``count_include_pad=True``) but never the extra positions that ``ceil_mode`` adds at
+the end; with ``count_include_pad=False`` it counts only real input pixels.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from convnp.functional.im2col import pad_cnhw, window_slices
+from convnp.functional.shapes import pool_output_size
+
+Pair = tuple[int, int]
+
+
+class PoolCache(NamedTuple):
+    """What the pooling backward functions need from the forward pass."""
+
+    x_shape: tuple[int, int, int, int]
+    kernel_size: Pair
+    stride: Pair
+    dilation: Pair
+    pads: tuple[Pair, Pair]
+    index: np.ndarray  # max: winning offset per output (C, N, H_out, W_out); avg: divisor
+
+
+def _pads(x_shape: tuple[int, ...], kernel_size: Pair, stride: Pair, padding: Pair,
+          dilation: Pair, ceil_mode: bool) -> tuple[Pair, tuple[Pair, Pair]]:
+    """Output size and ``((top, bottom), (left, right))`` padding, incl. the ceil_mode overhang."""
+    out, pads = [], []
+    for n, k, s, p, d in zip(x_shape[2:], kernel_size, stride, padding, dilation):
+        n_out = pool_output_size(n, k, s, p, d, ceil_mode)
+        last = (n_out - 1) * s + d * (k - 1) + 1  # padded length the windows reach
+        out.append(n_out)
+        pads.append((p, max(p, last - n - p)))
+    return (out[0], out[1]), (pads[0], pads[1])
+
+
+def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair = (0, 0),
+                       dilation: Pair = (1, 1), ceil_mode: bool = False
+                       ) -> tuple[np.ndarray, PoolCache]:
+    """2-D max-pooling: the largest value in each window.
+
+    Args:
+        x: (N, C, H, W).
+        kernel_size, stride, padding, dilation: ``(H, W)`` pairs.
+        ceil_mode: round the output size up (PyTorch semantics).
+
+    Returns:
+        ``(y, cache)`` with y of shape (N, C, H_out, W_out).
+
+    **Shape:** ``H_out = floor((H + 2pH - dH(kH-1) - 1)/sH) + 1`` (ceil with ceil_mode).
+
+    Example:
+        >>> x = np.array([[[[1.0, 5, 2, 0], [3, 4, 8, 1]]]])
+        >>> max_pool2d_forward(x, (2, 2), (2, 2))[0]
+        array([[[[5., 8.]]]])
+    """
+    out_size, pads = _pads(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    xp = pad_cnhw(x, pads, fill=-np.inf)
+    n_taps = kernel_size[0] * kernel_size[1]
+    argmax = np.zeros((x.shape[1], x.shape[0], *out_size), dtype=np.min_scalar_type(n_taps))
+    y = None
+    for tap, (_, _, window) in enumerate(window_slices(kernel_size, stride, dilation, out_size)):
+        candidate = xp[window]
+        if y is None:
+            y = candidate.copy()
+            continue
+        better = candidate > y
+        np.copyto(y, candidate, where=better)
+        np.copyto(argmax, tap, where=better)
+    cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, argmax)
+    return y.transpose(1, 0, 2, 3), cache
+
+
+def max_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
+    """Route each output gradient to the input pixel that won its window.
+
+    Args:
+        grad_y: (N, C, H_out, W_out).
+
+    Returns:
+        grad_x: (N, C, H, W); zero except at the winners.
+    """
+    x_shape, kernel_size, stride, dilation, pads, argmax = cache
+    gy = grad_y.transpose(1, 0, 2, 3)
+    grad_xp = _zeros_padded(x_shape, pads, grad_y.dtype)
+    # Windows that do not overlap write disjoint pixels: a masked copy is enough.
+    overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation))
+    for tap, (_, _, window) in enumerate(window_slices(kernel_size, stride, dilation,
+                                                       argmax.shape[2:])):
+        if overlap:
+            grad_xp[window] += np.where(argmax == tap, gy, 0)
+        else:
+            np.copyto(grad_xp[window], gy, where=argmax == tap)
+    return _unpad(grad_xp, x_shape, pads)
+
+
+def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair = (0, 0),
+                       ceil_mode: bool = False, count_include_pad: bool = True
+                       ) -> tuple[np.ndarray, PoolCache]:
+    """2-D average-pooling: the mean of each window.
+
+    Args:
+        x: (N, C, H, W).
+        kernel_size, stride, padding: ``(H, W)`` pairs.
+        ceil_mode: round the output size up (PyTorch semantics).
+        count_include_pad: count the zero padding in the divisor.
+
+    Returns:
+        ``(y, cache)`` with y of shape (N, C, H_out, W_out).
+
+    **Shape:** ``H_out = floor((H + 2pH - kH)/sH) + 1`` (ceil with ceil_mode).
+
+    Example:
+        >>> x = np.array([[[[1.0, 5, 2, 0], [3, 4, 8, 1]]]])
+        >>> avg_pool2d_forward(x, (2, 2), (2, 2))[0]
+        array([[[[3.25, 2.75]]]])
+    """
+    dilation = (1, 1)
+    out_size, pads = _pads(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    xp = pad_cnhw(x, pads)
+    total = None
+    for _, _, window in window_slices(kernel_size, stride, dilation, out_size):
+        total = xp[window].copy() if total is None else total + xp[window]
+    divisor = _divisor(x.shape, kernel_size, stride, padding, pads, out_size,
+                       count_include_pad).astype(x.dtype)
+    cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, divisor)
+    return (total / divisor).transpose(1, 0, 2, 3), cache
+
+
+def avg_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
+    """Spread each output gradient evenly (``/ divisor``) over its window.
+
+    Args:
+        grad_y: (N, C, H_out, W_out).
+
+    Returns:
+        grad_x: (N, C, H, W).
+    """
+    x_shape, kernel_size, stride, dilation, pads, divisor = cache
+    share = grad_y.transpose(1, 0, 2, 3) / divisor
+    grad_xp = _zeros_padded(x_shape, pads, grad_y.dtype)
+    for _, _, window in window_slices(kernel_size, stride, dilation, divisor.shape):
+        grad_xp[window] += share
+    return _unpad(grad_xp, x_shape, pads)
+
+
+def _divisor(x_shape: tuple[int, ...], kernel_size: Pair, stride: Pair, padding: Pair,
+             pads: tuple[Pair, Pair], out_size: Pair, count_include_pad: bool) -> np.ndarray:
+    """Count, per output position, the window positions that the average divides by.
+
+    Separable: count along H times count along W. Along one axis, ``counted`` marks the
+    padded positions that count (the padding too, or only the real input); the count
+    for output ``h`` is the number of marked positions its window covers.
+    """
+    counts = []
+    for n, k, s, p, (before, after), n_out in zip(x_shape[2:], kernel_size, stride, padding,
+                                                  pads, out_size):
+        counted = np.zeros(before + n + after)
+        if count_include_pad:
+            counted[:n + 2 * p] = 1
+        else:
+            counted[before:before + n] = 1
+        count = np.zeros(n_out)
+        for i in range(k):
+            count += counted[i:i + s * (n_out - 1) + 1:s]
+        counts.append(count)
+    return counts[0][:, None] * counts[1][None, :]
+
+
+def _zeros_padded(x_shape: tuple[int, ...], pads: tuple[Pair, Pair], dtype: np.dtype
+                  ) -> np.ndarray:
+    N, C, H, W = x_shape
+    (top, bottom), (left, right) = pads
+    return np.zeros((C, N, H + top + bottom, W + left + right), dtype=dtype)
+
+
+def _unpad(grad_xp: np.ndarray, x_shape: tuple[int, ...], pads: tuple[Pair, Pair]
+           ) -> np.ndarray:
+    """Drop the padding of a (C, N, Hp, Wp) gradient; return it as an (N, C, H, W) view."""
+    H, W = x_shape[2:]
+    (top, _), (left, _) = pads
+    return grad_xp[:, :, top:top + H, left:left + W].transpose(1, 0, 2, 3)
+
+
+def _as_2d(x: np.ndarray) -> np.ndarray:
+    return x[:, :, None, :]
+
+
+def max_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int, padding: int = 0,
+                       dilation: int = 1, ceil_mode: bool = False
+                       ) -> tuple[np.ndarray, PoolCache]:
+    """1-D max-pooling: x (N, C, L) -> (N, C, L_out), a 2-D pool with a window of height 1.
+
+    **Shape:** ``L_out = floor((L + 2p - d(k-1) - 1)/s) + 1`` (ceil with ceil_mode).
+    """
+    y, cache = max_pool2d_forward(_as_2d(x), (1, kernel_size), (1, stride), (0, padding),
+                                  (1, dilation), ceil_mode)
+    return y[:, :, 0, :], cache
+
+
+def max_pool1d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
+    """grad_y (N, C, L_out) -> grad_x (N, C, L)."""
+    return max_pool2d_backward(_as_2d(grad_y), cache)[:, :, 0, :]
+
+
+def avg_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int, padding: int = 0,
+                       ceil_mode: bool = False, count_include_pad: bool = True
+                       ) -> tuple[np.ndarray, PoolCache]:
+    """1-D average-pooling: x (N, C, L) -> (N, C, L_out).
+
+    **Shape:** ``L_out = floor((L + 2p - k)/s) + 1`` (ceil with ceil_mode).
+    """
+    y, cache = avg_pool2d_forward(_as_2d(x), (1, kernel_size), (1, stride), (0, padding),
+                                  ceil_mode, count_include_pad)
+    return y[:, :, 0, :], cache
+
+
+def avg_pool1d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
+    """grad_y (N, C, L_out) -> grad_x (N, C, L)."""
+    return avg_pool2d_backward(_as_2d(grad_y), cache)[:, :, 0, :]

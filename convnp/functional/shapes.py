@@ -1,0 +1,78 @@
+"""Output-size formulas and argument normalisation shared by every kernel."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+
+def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> int:
+    """Length of a convolution's output along one axis.
+
+    ``n_out = floor((n + 2p - d(k-1) - 1)/s) + 1``
+
+    ``d(k-1) + 1`` is the *effective* kernel size: a dilated kernel skips ``d-1``
+    samples between taps. The same formula gives pooling output sizes.
+
+    Example:
+        >>> conv_output_size(28, 5, padding=2)
+        28
+        >>> conv_output_size(32, 3, stride=2)
+        15
+    """
+    return (n + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def pool_output_size(n: int, kernel_size: int, stride: int, padding: int = 0,
+                     dilation: int = 1, ceil_mode: bool = False) -> int:
+    """Length of a pooling output along one axis, PyTorch's rule.
+
+    With ``ceil_mode=False`` this is ``conv_output_size``. With ``ceil_mode=True`` the
+    division rounds up, but the last window must still start inside the input or the
+    left padding: ``if (n_out - 1) * s >= n + p: n_out -= 1``.
+
+    Example:
+        >>> pool_output_size(5, 2, 2), pool_output_size(5, 2, 2, ceil_mode=True)
+        (2, 3)
+    """
+    span = n + 2 * padding - dilation * (kernel_size - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = math.ceil(span / stride) + 1
+    if (out - 1) * stride >= n + padding:
+        out -= 1
+    return out
+
+
+def conv_transpose_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                               output_padding: int = 0, dilation: int = 1) -> int:
+    """Length of a transposed convolution's output along one axis.
+
+    ``n_out = (n-1)*s - 2p + d(k-1) + output_padding + 1``
+
+    Example:
+        >>> conv_transpose_output_size(16, 4, stride=2, padding=1)
+        32
+    """
+    return (n - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
+def pair(value: int | Sequence[int], name: str, layer: str) -> tuple[int, int]:
+    """Normalise an int or a pair of ints to a ``(H, W)`` tuple, with a clear error."""
+    return ntuple(value, 2, name, layer)
+
+
+def ntuple(value: int | Sequence[int], n: int, name: str, layer: str) -> tuple[int, ...]:
+    """Normalise an int or a length-``n`` sequence of ints to a tuple of ``n`` ints."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (int(value),) * n
+    try:
+        values = tuple(int(v) for v in value)  # type: ignore[union-attr]
+        ok = len(values) == n and all(v == orig for v, orig in zip(values, value))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{layer}: {name} must be an int or {n} ints, got {value!r}")
+    return values

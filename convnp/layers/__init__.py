@@ -1,0 +1,24 @@
+"""Stateful layers: they own Parameters and the forward cache, and call ``convnp.functional``."""
+
+from convnp.layers.activation import (
+    GELU,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from convnp.layers.container import Sequential
+from convnp.layers.conv import Conv1d, Conv2d
+from convnp.layers.dropout import Dropout
+from convnp.layers.linear import Flatten, Linear
+from convnp.layers.module import Module, Parameter
+from convnp.layers.pool import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+
+__all__ = [
+    "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "Dropout", "Flatten", "GELU", "Identity",
+    "LeakyReLU", "Linear", "LogSoftmax", "MaxPool1d", "MaxPool2d", "Module", "Parameter",
+    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
+]

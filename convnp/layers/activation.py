@@ -1,0 +1,202 @@
+"""Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax, Identity.
+
+Each keeps what its derivative needs (the input or the output) and calls the kernels in
+``convnp/functional/activation.py``. All map shape (*) to (*).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.functional import activation as A
+from convnp.layers.module import Module, check_grad
+
+
+class _Elementwise(Module):
+    """An activation ``y = f(x)`` whose backward needs only ``keep`` = x or y."""
+
+    keeps_output = True
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def df(self, grad_y: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(*) -> (*)."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{type(self).__name__}: expected a numpy.ndarray input, got "
+                            f"{type(x).__name__}")
+        y = self.f(x)
+        self._save(y if self.keeps_output else x)
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """(*) -> (*): ``grad_x = grad_y * f'(x)``."""
+        kept = self._saved()
+        check_grad(self, grad_y, kept.shape)
+        return self.df(grad_y, kept)
+
+
+class ReLU(_Elementwise):
+    """``y = max(x, 0)``; ``dy/dx = 1`` where ``x > 0``, else 0.
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> ReLU()(np.array([-2.0, 0.0, 3.0]))
+        array([0., 0., 3.])
+    """
+
+    def f(self, x):
+        return A.relu(x)
+
+    def df(self, grad_y, y):
+        return A.relu_backward(grad_y, y)
+
+
+class LeakyReLU(_Elementwise):
+    """``y = x`` if ``x > 0`` else ``negative_slope * x``.
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> LeakyReLU(0.1)(np.array([-2.0, 3.0]))
+        array([-0.2,  3. ])
+    """
+
+    keeps_output = False
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def f(self, x):
+        return A.leaky_relu(x, self.negative_slope)
+
+    def df(self, grad_y, x):
+        return A.leaky_relu_backward(grad_y, x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return "" if self.negative_slope == 0.01 else f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(_Elementwise):
+    """``y = 1/(1 + exp(-x))``; ``dy/dx = y(1 - y)``. No overflow warning for any x.
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> Sigmoid()(np.array([0.0]))
+        array([0.5])
+    """
+
+    def f(self, x):
+        return A.sigmoid(x)
+
+    def df(self, grad_y, y):
+        return A.sigmoid_backward(grad_y, y)
+
+
+class Tanh(_Elementwise):
+    """``y = tanh(x)``; ``dy/dx = 1 - y^2``.
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> Tanh()(np.array([0.0]))
+        array([0.])
+    """
+
+    def f(self, x):
+        return np.tanh(x)
+
+    def df(self, grad_y, y):
+        return A.tanh_backward(grad_y, y)
+
+
+class GELU(_Elementwise):
+    """``y = x * Phi(x)``, Phi the standard normal CDF (``approximate='tanh'`` for the tanh form).
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> GELU()(np.array([0.0, 1.0])).round(4)
+        array([0.    , 0.8413])
+    """
+
+    keeps_output = False
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def f(self, x):
+        return A.gelu(x, self.approximate)
+
+    def df(self, grad_y, x):
+        return A.gelu_backward(grad_y, x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return "" if self.approximate == "none" else f"approximate={self.approximate!r}"
+
+
+class Softmax(_Elementwise):
+    """``y = exp(x) / sum(exp(x))`` along ``dim``; ``grad_x = y (grad_y - sum(grad_y y))``.
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> Softmax(dim=1)(np.array([[0.0, 0.0]]))
+        array([[0.5, 0.5]])
+    """
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def f(self, x):
+        return A.softmax(x, self.dim)
+
+    def df(self, grad_y, y):
+        return A.softmax_backward(grad_y, y, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """``y = x - log sum exp(x)`` along ``dim``, computed stably.
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> np.exp(LogSoftmax(dim=1)(np.array([[0.0, 0.0]])))
+        array([[0.5, 0.5]])
+    """
+
+    def f(self, x):
+        return A.log_softmax(x, self.dim)
+
+    def df(self, grad_y, y):
+        return A.log_softmax_backward(grad_y, y, self.dim)
+
+
+class Identity(_Elementwise):
+    """``y = x``: a placeholder layer that passes its input through.
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> Identity()(np.array([1.0]))
+        array([1.])
+    """
+
+    def f(self, x):
+        return x
+
+    def df(self, grad_y, y):
+        return grad_y

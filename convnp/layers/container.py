@@ -1,0 +1,95 @@
+"""Sequential: a chain of layers, forward in order, backward in reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from convnp.layers.module import Module
+
+
+class Sequential(Module):
+    """Run layers one after another; backpropagate through them in reverse.
+
+    ``forward`` is ``for layer in layers: x = layer(x)``; ``backward`` is the same loop
+    reversed, passing each layer's input gradient to the layer before it. Children are
+    named ``'0'``, ``'1'``, ... so parameters are ``'0.weight'``, ``'3.bias'`` as in
+    PyTorch, and a PyTorch ``nn.Sequential``'s ``state_dict`` loads directly.
+
+    A layer holds one cache, so one instance may appear only once in a network.
+
+    Args:
+        *layers: the Modules, in order.
+
+    **Shape:** whatever the first layer takes -> whatever the last layer returns.
+
+    Example:
+        >>> from convnp.layers import Linear, ReLU
+        >>> rng = np.random.default_rng(0)
+        >>> net = Sequential(Linear(4, 3, rng=rng), ReLU(), Linear(3, 2, rng=rng))
+        >>> [name for name, _ in net.named_parameters()]
+        ['0.weight', '0.bias', '2.weight', '2.bias']
+        >>> net(np.zeros((5, 4), np.float32)).shape
+        (5, 2)
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        self.layers: list[Module] = []
+        for layer in layers:
+            self.append(layer)
+
+    def append(self, layer: Module) -> Sequential:
+        """Add ``layer`` at the end; returns self."""
+        if not isinstance(layer, Module):
+            raise TypeError(f"Sequential: expected a Module, got {type(layer).__name__}")
+        if any(layer is other for other in self.modules()):
+            raise ValueError(
+                f"Sequential: this {type(layer).__name__} instance is already in the network; "
+                "a layer keeps one cache, so create a new instance for each position"
+            )
+        layer.training = self.training
+        self.layers.append(layer)
+        return self
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int | slice) -> Module:
+        if isinstance(index, slice):
+            view = Sequential()
+            view.layers = self.layers[index]
+            view.training = self.training
+            return view
+        return self.layers[index]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Pass ``x`` through every layer in order."""
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Pass ``grad_y`` back through every layer in reverse; return dL/d(input).
+
+        With ``input_grad=False`` the first layer is told not to compute its input
+        gradient (or skipped entirely if it has no parameters) and None is returned.
+        Training uses this: nobody needs the gradient with respect to the images.
+        """
+        grad = grad_y
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if i == 0 and not input_grad:
+                if not layer.parameters():
+                    return None
+                return layer.backward(grad, input_grad=False)
+            grad = layer.backward(grad)
+        return grad

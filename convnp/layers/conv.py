@@ -1,0 +1,235 @@
+"""Conv1d and Conv2d layers: own the weight and bias, wire them to ``functional.conv``.
+
+The arithmetic lives in ``convnp/functional/conv.py``; this file only checks arguments
+and inputs, pads for the non-zero padding modes, and keeps the cache.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from convnp import init
+from convnp.functional.conv import conv2d_backward, conv2d_forward
+from convnp.functional.padding import PADDING_MODES, pad, pad_backward
+from convnp.functional.shapes import ntuple
+from convnp.layers.module import Module, Parameter, check_grad, check_input
+
+
+class _ConvNd(Module):
+    """Shared code of Conv1d and Conv2d; ``n_dims`` is the number of spatial axes.
+
+    A 1-D convolution runs through the 2-D kernels with a height-1 image and kernel.
+    """
+
+    n_dims = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 *, rng: np.random.Generator | None = None, dtype=np.float32) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self.n_dims
+        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                           ("groups", groups)):
+            if value < 1:
+                raise ValueError(f"{name}: {arg} must be >= 1, got {value}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                f"both be divisible by groups ({groups})"
+            )
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(
+                f"{name}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}"
+            )
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
+        self.stride = ntuple(stride, n, "stride", name)
+        self.dilation = ntuple(dilation, n, "dilation", name)
+        for arg in ("kernel_size", "stride", "dilation"):
+            if min(getattr(self, arg)) < 1:
+                raise ValueError(f"{name}: {arg} must be >= 1, got {getattr(self, arg)}")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"{name}: padding must be 'valid', 'same', an int or "
+                                 f"{n} ints, got {padding!r}")
+            if padding == "same" and max(self.stride) > 1:
+                raise ValueError(f"{name}: padding='same' needs stride 1, got stride "
+                                 f"{self.stride}")
+            self.padding = padding
+        else:
+            self.padding = ntuple(padding, n, "padding", name)
+            if min(self.padding) < 0:
+                raise ValueError(f"{name}: padding must be >= 0, got {self.padding}")
+        self.padding_mode = padding_mode
+        self.dtype = np.dtype(dtype)
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = Parameter(np.zeros(shape, dtype=self.dtype))
+        self.bias = Parameter(np.zeros(out_channels, dtype=self.dtype)) if bias else None
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+        """PyTorch's default init: weight and bias uniform in +-1/sqrt(fan_in).
+
+        ``fan_in = C_in/G * prod(kernel_size)``.
+        """
+        rng = rng if rng is not None else np.random.default_rng()
+        fan_in = self.in_channels // self.groups * math.prod(self.kernel_size)
+        self.weight.data[...] = init.kaiming_uniform(self.weight.shape, fan_in, rng,
+                                                     a=math.sqrt(5), dtype=self.dtype)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(fan_in)
+            self.bias.data[...] = rng.uniform(-bound, bound, self.out_channels)
+
+    def _pads(self, sizes: tuple[int, ...]) -> list[tuple[int, int]]:
+        """``(before, after)`` padding per spatial axis; 'same' puts any odd extra after."""
+        if self.padding == "valid":
+            return [(0, 0)] * self.n_dims
+        if self.padding == "same":
+            total = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
+            return [(t // 2, t - t // 2) for t in total]
+        name = type(self).__name__
+        for n, p in zip(sizes, self.padding):
+            if self.padding_mode == "reflect" and p >= n:
+                raise ValueError(f"{name}: reflect padding {p} must be smaller than the "
+                                 f"input size {n}")
+            if self.padding_mode == "circular" and p > n:
+                raise ValueError(f"{name}: circular padding {p} must not exceed the input "
+                                 f"size {n}")
+        return [(p, p) for p in self.padding]
+
+    def _as_2d(self, x: np.ndarray) -> np.ndarray:
+        return x[:, :, None, :] if self.n_dims == 1 else x
+
+    def _pair(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
+        return (fill, values[0]) if self.n_dims == 1 else (values[0], values[1])
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Convolve ``x``.
+
+        Args:
+            x: (N, C_in, L) for Conv1d, (N, C_in, H, W) for Conv2d.
+
+        Returns:
+            (N, C_out, L_out) or (N, C_out, H_out, W_out).
+        """
+        check_input(self, x, self.n_dims + 2, self.in_channels, self.dtype)
+        pads = self._pads(x.shape[2:])
+        for n, (before, after), k, d in zip(x.shape[2:], pads, self.kernel_size, self.dilation):
+            if n + before + after < d * (k - 1) + 1:
+                raise ValueError(
+                    f"{type(self).__name__}: kernel of effective size {d * (k - 1) + 1} is "
+                    f"larger than the padded input ({n} + {before + after} padding), input "
+                    f"shape {x.shape}"
+                )
+        symmetric = all(before == after for before, after in pads)
+        padded_here = self.padding_mode != "zeros" or not symmetric
+        if padded_here:
+            x = pad(x, pads, self.padding_mode)
+            kernel_padding = (0, 0)
+        else:
+            kernel_padding = self._pair(tuple(p for p, _ in pads), 0)
+        y, cache = conv2d_forward(
+            self._as_2d(x), self._as_2d(self.weight.data),
+            None if self.bias is None else self.bias.data,
+            self._pair(self.stride, 1), kernel_padding, self._pair(self.dilation, 1), self.groups,
+        )
+        y = y[:, :, 0, :] if self.n_dims == 1 else y
+        self._save((cache, pads if padded_here else None, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
+
+        Args:
+            grad_y: dL/dy, shaped like the forward output.
+
+        Returns:
+            dL/dx, shaped like the forward input.
+        """
+        cache, pads, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape)
+        grad_x, grad_weight, grad_bias = conv2d_backward(self._as_2d(grad_y), cache, input_grad)
+        self.weight.grad += grad_weight.reshape(self.weight.shape)
+        if self.bias is not None:
+            self.bias.grad += grad_bias
+        if grad_x is None:
+            return None
+        grad_x = grad_x[:, :, 0, :] if self.n_dims == 1 else grad_x
+        return grad_x if pads is None else pad_backward(grad_x, pads, self.padding_mode)
+
+    def extra_repr(self) -> str:
+        n = self.n_dims
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        defaults = {"stride": (1,) * n, "padding": (0,) * n, "dilation": (1,) * n,
+                    "groups": 1, "padding_mode": "zeros"}
+        for arg, default in defaults.items():
+            value = getattr(self, arg)
+            if value != default:
+                s += f", {arg}={value!r}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.dtype != np.float32:
+            s += f", dtype={self.dtype}"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution (cross-correlation) over (N, C_in, L) signals, as ``torch.nn.Conv1d``.
+
+    ``y[n, o, t] = bias[o] + sum_{c, i} weight[o, c, i] * x_pad[n, g*C_in/G + c, t*s + i*d]``
+    for output channel ``o`` in group ``g``.
+
+    Args:
+        in_channels, out_channels: C_in and C_out.
+        kernel_size: k.
+        stride, dilation: s and d (``dilation=1`` is an ordinary kernel).
+        padding: p on both ends, or ``'valid'`` (0) or ``'same'`` (output length = input).
+        groups: G; C_in and C_out must be divisible by it.
+        bias: learn an additive bias per output channel.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        rng: the generator for the initial weights (fresh entropy if None).
+        dtype: of the parameters; inputs must match it.
+
+    **Shape:** (N, C_in, L) -> (N, C_out, L_out), ``L_out = floor((L + 2p - d(k-1) - 1)/s) + 1``.
+    Weight (C_out, C_in/G, k), bias (C_out,).
+
+    Example:
+        >>> conv = Conv1d(24, 8, kernel_size=8, stride=4, rng=np.random.default_rng(0))
+        >>> conv(np.zeros((2, 24, 128), dtype=np.float32)).shape
+        (2, 8, 31)
+    """
+
+    n_dims = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) over (N, C_in, H, W) images, as ``torch.nn.Conv2d``.
+
+    ``y[n,o,h,w] = bias[o] + sum_{c,i,j} weight[o,c,i,j] * x_pad[n, c', h*sH + i*dH, w*sW + j*dW]``
+    with ``c' = g*C_in/G + c`` for output channel ``o`` in group ``g``.
+
+    Args:
+        in_channels, out_channels: C_in and C_out.
+        kernel_size, stride, padding, dilation: an int or an ``(H, W)`` pair; padding may
+            also be ``'valid'`` or ``'same'`` (stride 1 only; an odd total puts the extra
+            row/column at the bottom/right, as PyTorch does).
+        groups: G; C_in and C_out must be divisible by it.
+        bias: learn an additive bias per output channel.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        rng: the generator for the initial weights (fresh entropy if None).
+        dtype: of the parameters; inputs must match it.
+
+    **Shape:** (N, C_in, H, W) -> (N, C_out, H_out, W_out) with
+    ``H_out = floor((H + 2pH - dH(kH-1) - 1)/sH) + 1`` and likewise ``W_out``.
+    Weight (C_out, C_in/G, kH, kW), bias (C_out,).
+
+    Example:
+        >>> conv = Conv2d(1, 6, kernel_size=5, padding=2, rng=np.random.default_rng(0))
+        >>> conv(np.zeros((1, 1, 28, 32), dtype=np.float32)).shape
+        (1, 6, 28, 32)
+    """
+
+    n_dims = 2
+

@@ -1,0 +1,57 @@
+"""Dropout: randomly zero units while training, to stop co-adaptation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.layers.module import Module, check_grad
+
+
+class Dropout(Module):
+    """Inverted dropout, as ``torch.nn.Dropout``.
+
+    In training mode each element is kept with probability ``1 - p`` and scaled by
+    ``1/(1 - p)``, so the expected output equals the input and evaluation needs no
+    rescaling: ``y = x * mask / (1 - p)``, ``mask ~ Bernoulli(1 - p)``. In eval mode
+    ``y = x``.
+
+    Args:
+        p: probability of zeroing an element, in [0, 1].
+        rng: the generator for the masks (fresh entropy if None). Pass one for
+            reproducible training.
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> drop = Dropout(0.5, rng=np.random.default_rng(0))
+        >>> drop(np.ones((1, 4)))
+        array([[2., 0., 0., 0.]])
+        >>> drop.eval()(np.ones((1, 4)))
+        array([[1., 1., 1., 1.]])
+    """
+
+    def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+        self.rng = rng if rng is not None else np.random.default_rng()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(*) -> (*): masked and rescaled in training mode, unchanged in eval mode."""
+        if not self.training or self.p == 0:
+            self._save((None, x.shape))
+            return x
+        scale = 0.0 if self.p == 1 else 1 / (1 - self.p)
+        mask = (self.rng.random(x.shape) >= self.p) * x.dtype.type(scale)
+        self._save((mask, x.shape))
+        return x * mask
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """(*) -> (*): the gradient flows only through the kept elements, scaled alike."""
+        mask, x_shape = self._saved()
+        check_grad(self, grad_y, x_shape)
+        return grad_y if mask is None else grad_y * mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -1,0 +1,120 @@
+"""Linear (fully connected) layer and Flatten, which turns feature maps into vectors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from convnp import init
+from convnp.functional.linear import linear_backward, linear_forward
+from convnp.layers.module import Module, Parameter, check_grad
+
+
+class Linear(Module):
+    """Affine layer ``y = x @ weight.T + bias``, as ``torch.nn.Linear``.
+
+    Args:
+        in_features, out_features: sizes of each input and output vector.
+        bias: learn an additive bias.
+        rng: the generator for the initial weights (fresh entropy if None).
+        dtype: of the parameters; inputs must match it.
+
+    Init is PyTorch's: weight and bias uniform in +-1/sqrt(in_features).
+
+    **Shape:** (*, in_features) -> (*, out_features). Weight (out, in), bias (out,).
+
+    Example:
+        >>> Linear(400, 120, rng=np.random.default_rng(0))(np.zeros((2, 400), np.float32)).shape
+        (2, 120)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 rng: np.random.Generator | None = None, dtype=np.float32) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: in_features and out_features must be >= 1, got "
+                             f"{in_features} and {out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        self.dtype = np.dtype(dtype)
+        self.weight = Parameter(np.zeros((out_features, in_features), dtype=self.dtype))
+        self.bias = Parameter(np.zeros(out_features, dtype=self.dtype)) if bias else None
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+        """PyTorch's default: uniform in +-1/sqrt(in_features) for weight and bias."""
+        rng = rng if rng is not None else np.random.default_rng()
+        self.weight.data[...] = init.kaiming_uniform(self.weight.shape, self.in_features, rng,
+                                                     a=math.sqrt(5), dtype=self.dtype)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            self.bias.data[...] = rng.uniform(-bound, bound, self.out_features)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(*, in_features) -> (*, out_features)."""
+        if not isinstance(x, np.ndarray) or x.ndim < 1 or x.shape[-1] != self.in_features:
+            got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+            raise ValueError(f"Linear: expected input of shape (N, {self.in_features}), "
+                             f"got {got}")
+        if x.dtype != self.dtype:
+            raise ValueError(f"Linear: input dtype {x.dtype} does not match the layer's dtype "
+                             f"{self.dtype}; cast the input or build the layer with "
+                             f"dtype=np.{x.dtype}")
+        y, cache = linear_forward(x, self.weight.data,
+                                  None if self.bias is None else self.bias.data)
+        self._save((cache, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """(*, out_features) -> (*, in_features); adds into weight.grad and bias.grad."""
+        x, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape)
+        grad_x, grad_weight, grad_bias = linear_backward(grad_y, x, self.weight.data,
+                                                         input_grad)
+        self.weight.grad += grad_weight
+        if self.bias is not None:
+            self.bias.grad += grad_bias
+        return grad_x
+
+    def extra_repr(self) -> str:
+        s = f"in_features={self.in_features}, out_features={self.out_features}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.dtype != np.float32:
+            s += f", dtype={self.dtype}"
+        return s
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim..end_dim`` into one, as ``torch.nn.Flatten``.
+
+    **Shape:** (N, C, H, W) -> (N, C*H*W) with the defaults ``start_dim=1, end_dim=-1``.
+
+    Example:
+        >>> Flatten()(np.zeros((2, 16, 5, 5))).shape
+        (2, 400)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(*, d_start, ..., d_end, *) -> (*, d_start*...*d_end, *)."""
+        start, end = self.start_dim % x.ndim, self.end_dim % x.ndim
+        if start > end:
+            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim "
+                             f"{self.end_dim} for an input of shape {x.shape}")
+        y = x.reshape(*x.shape[:start], -1, *x.shape[end + 1:])
+        self._save((x.shape, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Reshape the gradient back to the input's shape."""
+        x_shape, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape)
+        return grad_y.reshape(x_shape)
+
+    def extra_repr(self) -> str:
+        return "" if (self.start_dim, self.end_dim) == (1, -1) else (
+            f"start_dim={self.start_dim}, end_dim={self.end_dim}")

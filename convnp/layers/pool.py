@@ -1,0 +1,165 @@
+"""MaxPool1d/2d and AvgPool1d/2d layers: argument checks and the cache around the pool kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.functional import pool as P
+from convnp.functional.shapes import ntuple
+from convnp.layers.module import Module, check_grad, check_input
+
+
+class _PoolNd(Module):
+    """Shared code of the pooling layers; ``n_dims`` is the number of spatial axes."""
+
+    n_dims = 2
+    is_max = True
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self.n_dims
+        self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
+        self.stride = self.kernel_size if stride is None else ntuple(stride, n, "stride", name)
+        self.padding = ntuple(padding, n, "padding", name)
+        self.dilation = ntuple(dilation, n, "dilation", name)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        for arg in ("kernel_size", "stride", "dilation"):
+            if min(getattr(self, arg)) < 1:
+                raise ValueError(f"{name}: {arg} must be >= 1, got {getattr(self, arg)}")
+        for k, p, d in zip(self.kernel_size, self.padding, self.dilation):
+            if not 0 <= p <= (d * (k - 1) + 1) // 2:
+                raise ValueError(
+                    f"{name}: padding must be between 0 and half the effective kernel size "
+                    f"({(d * (k - 1) + 1) // 2}), got padding={self.padding}"
+                )
+
+    def _2d(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
+        return (fill, values[0]) if self.n_dims == 1 else (values[0], values[1])
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Pool ``x``: (N, C, L) -> (N, C, L_out), or (N, C, H, W) -> (N, C, H_out, W_out)."""
+        check_input(self, x, self.n_dims + 2)
+        for n, k, p, d in zip(x.shape[2:], self.kernel_size, self.padding, self.dilation):
+            if n + 2 * p < d * (k - 1) + 1:
+                raise ValueError(
+                    f"{type(self).__name__}: kernel of effective size {d * (k - 1) + 1} is "
+                    f"larger than the padded input ({n} + {2 * p} padding), input shape "
+                    f"{x.shape}"
+                )
+        x2 = x[:, :, None, :] if self.n_dims == 1 else x
+        args = (self._2d(self.kernel_size, 1), self._2d(self.stride, 1),
+                self._2d(self.padding, 0))
+        if self.is_max:
+            y, cache = P.max_pool2d_forward(x2, *args, self._2d(self.dilation, 1),
+                                            self.ceil_mode)
+        else:
+            y, cache = P.avg_pool2d_forward(x2, *args, self.ceil_mode, self.count_include_pad)
+        y = y[:, :, 0, :] if self.n_dims == 1 else y
+        self._save((cache, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Gradient of the pooling: shaped like the output in, like the input out."""
+        cache, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape)
+        g2 = grad_y[:, :, None, :] if self.n_dims == 1 else grad_y
+        kernel = P.max_pool2d_backward if self.is_max else P.avg_pool2d_backward
+        grad_x = kernel(g2, cache)
+        return grad_x[:, :, 0, :] if self.n_dims == 1 else grad_x
+
+    def extra_repr(self) -> str:
+        s = f"kernel_size={self.kernel_size}"
+        if self.stride != self.kernel_size:
+            s += f", stride={self.stride}"
+        if any(self.padding):
+            s += f", padding={self.padding}"
+        if self.is_max and self.dilation != (1,) * self.n_dims:
+            s += f", dilation={self.dilation}"
+        if self.ceil_mode:
+            s += ", ceil_mode=True"
+        if not self.is_max and not self.count_include_pad:
+            s += ", count_include_pad=False"
+        return s
+
+
+class MaxPool2d(_PoolNd):
+    """2-D max-pooling, as ``torch.nn.MaxPool2d``: the largest value in each window.
+
+    ``y[n, c, h, w] = max_{i, j} x_pad[n, c, h*sH + i*dH, w*sW + j*dW]`` (padding = -inf).
+    The gradient goes to the winner; on ties, to the first maximum in row-major window
+    order, as in PyTorch.
+
+    Args:
+        kernel_size: int or (kH, kW).
+        stride: int or pair; default ``kernel_size``.
+        padding: int or pair, at most half the effective kernel size.
+        dilation: int or pair (1 = ordinary window).
+        ceil_mode: round the output size up instead of down.
+
+    **Shape:** (N, C, H, W) -> (N, C, H_out, W_out),
+    ``H_out = floor((H + 2pH - dH(kH-1) - 1)/sH) + 1`` (ceil with ceil_mode).
+
+    Example:
+        >>> MaxPool2d(2)(np.zeros((1, 6, 28, 32), dtype=np.float32)).shape
+        (1, 6, 14, 16)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 ceil_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+
+
+class MaxPool1d(MaxPool2d):
+    """1-D max-pooling over (N, C, L), as ``torch.nn.MaxPool1d``.
+
+    **Shape:** (N, C, L) -> (N, C, L_out), ``L_out = floor((L + 2p - d(k-1) - 1)/s) + 1``.
+
+    Example:
+        >>> MaxPool1d(3, stride=2)(np.zeros((2, 4, 9))).shape
+        (2, 4, 4)
+    """
+
+    n_dims = 1
+
+
+class AvgPool2d(_PoolNd):
+    """2-D average-pooling, as ``torch.nn.AvgPool2d``: the mean of each window.
+
+    ``y[n, c, h, w] = sum_{i, j} x_pad[n, c, h*sH + i, w*sW + j] / divisor[h, w]``, where
+    the divisor counts the window's positions inside the zero-padded input
+    (``count_include_pad=True``) or inside the input only (``False``).
+
+    Args:
+        kernel_size: int or (kH, kW).
+        stride: int or pair; default ``kernel_size``.
+        padding: int or pair, at most half the kernel size.
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: count the zero padding in the divisor.
+
+    **Shape:** (N, C, H, W) -> (N, C, H_out, W_out), ``H_out = floor((H + 2pH - kH)/sH) + 1``.
+
+    Example:
+        >>> AvgPool2d(2)(np.ones((1, 6, 28, 32))).shape
+        (1, 6, 14, 16)
+    """
+
+    is_max = False
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__(kernel_size, stride, padding, 1, ceil_mode, count_include_pad)
+
+
+class AvgPool1d(AvgPool2d):
+    """1-D average-pooling over (N, C, L), as ``torch.nn.AvgPool1d``.
+
+    **Shape:** (N, C, L) -> (N, C, L_out), ``L_out = floor((L + 2p - k)/s) + 1``.
+
+    Example:
+        >>> AvgPool1d(2)(np.arange(6.0).reshape(1, 1, 6))
+        array([[[0.5, 2.5, 4.5]]])
+    """
+
+    n_dims = 1

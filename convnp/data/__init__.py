@@ -1,0 +1,36 @@
+"""Datasets and batching: IDX files, MNIST / Fashion-MNIST, and the ``DataLoader``.
+
+* ``idx.py``: the IDX file format (``read_idx``, ``write_idx``).
+* ``mnist.py``: finding, downloading, checking and loading MNIST and Fashion-MNIST, and
+  the small MNIST sample shipped with the package (``load_mnist_sample``).
+* ``loader.py``: mini-batches (``DataLoader``) and preprocessing (``normalize``,
+  ``one_hot``, ``train_val_split``).
+"""
+
+from convnp.data.idx import read_idx, write_idx
+from convnp.data.loader import (
+    MNIST_MEAN,
+    MNIST_STD,
+    DataLoader,
+    normalize,
+    one_hot,
+    train_val_split,
+)
+from convnp.data.mnist import (
+    FASHION_MNIST_MIRRORS,
+    MNIST_MIRRORS,
+    DatasetNotFoundError,
+    DownloadError,
+    download_dataset,
+    download_file,
+    load_fashion_mnist,
+    load_mnist,
+    load_mnist_sample,
+)
+
+__all__ = [
+    "FASHION_MNIST_MIRRORS", "MNIST_MEAN", "MNIST_MIRRORS", "MNIST_STD", "DataLoader",
+    "DatasetNotFoundError", "DownloadError", "download_dataset", "download_file",
+    "load_fashion_mnist", "load_mnist", "load_mnist_sample", "normalize", "one_hot",
+    "read_idx", "train_val_split", "write_idx",
+]

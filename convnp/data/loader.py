@@ -1,0 +1,237 @@
+"""Batching and preprocessing: ``DataLoader``, ``normalize``, ``one_hot``, ``train_val_split``.
+
+A typical training loop::
+
+    images, labels = load_mnist("train")
+    x_train, y_train, x_val, y_val = train_val_split(images, labels, 0.1,
+                                                     rng=np.random.default_rng(0))
+    loader = DataLoader(x_train, y_train, batch_size=64, rng=np.random.default_rng(1))
+    for epoch in range(5):
+        for xb, yb in loader:        # xb: float32 (64, 1, 28, 28) in [0, 1]; yb: int64 (64,)
+            ...
+
+All randomness comes from an explicit ``np.random.Generator``; NumPy's global random
+state is never used, so a run is reproducible from its seeds alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import numpy as np
+
+#: Mean and standard deviation of the MNIST training pixels after scaling to [0, 1].
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+def _to_float(x: np.ndarray) -> np.ndarray:
+    """uint8 -> float32 in [0, 1] (divide by 255); floating -> float32 unchanged in value."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(255.0)
+    return x.astype(np.float32)
+
+
+class DataLoader:
+    """Iterate over ``(x, y)`` in mini-batches, shuffled afresh every epoch.
+
+    Each batch is converted on the fly, so the whole dataset is never copied to float:
+
+    * ``xb`` is float32 of shape (B, C, H, W). An (N, H, W) input gains a channel axis,
+      giving (B, 1, H, W); an (N, C, H, W) input keeps its shape.
+      **uint8 input is scaled to [0, 1] by dividing by 255**; floating input is only cast
+      to float32 (so normalise it yourself first if you want, see :func:`normalize`).
+    * ``yb`` is int64 of shape (B,).
+
+    Args:
+        x: uint8 or floating array of shape (N, H, W) or (N, C, H, W).
+        y: labels, length N.
+        batch_size: samples per batch (the last one may be smaller).
+        shuffle: draw a new random order at the start of every epoch.
+        drop_last: skip the final batch if it has fewer than ``batch_size`` samples.
+        rng: the generator used for shuffling; None means ``np.random.default_rng()``.
+
+    Example:
+        >>> x = np.zeros((10, 28, 28), dtype=np.uint8); y = np.arange(10)
+        >>> loader = DataLoader(x, y, batch_size=4, rng=np.random.default_rng(0))
+        >>> len(loader), [xb.shape[0] for xb, yb in loader]
+        (3, [4, 4, 2])
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
+                 drop_last: bool = False, rng: np.random.Generator | None = None) -> None:
+        x, y = np.asarray(x), np.asarray(y)
+        if x.ndim not in (3, 4):
+            raise ValueError(f"DataLoader: x must have shape (N, H, W) or (N, C, H, W), got "
+                             f"shape {x.shape}")
+        if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(f"DataLoader: x must be uint8 (scaled to [0, 1]) or floating, "
+                             f"got {x.dtype}")
+        if len(x) != len(y):
+            raise ValueError(f"DataLoader: x and y must have the same length, got len(x)="
+                             f"{len(x)} and len(y)={len(y)}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be an integer >= 1, got "
+                             f"{batch_size!r}")
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise ValueError(f"DataLoader: rng must be a np.random.Generator or None, got "
+                             f"{type(rng).__name__}")
+        self.x = x if x.ndim == 4 else x[:, None]
+        self.y = y
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.rng = np.random.default_rng() if rng is None else rng
+
+    def __len__(self) -> int:
+        """Number of batches in one epoch."""
+        n, b = len(self.x), self.batch_size
+        return n // b if self.drop_last else -(-n // b)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(xb, yb)`` batches for one epoch."""
+        n = len(self.x)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for i in range(len(self)):
+            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            yield _to_float(self.x[idx]), self.y[idx].astype(np.int64)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Return the shuffling generator's state, storable with ``np.savez`` (no pickle).
+
+        Save it between epochs; :meth:`load_state_dict` on a fresh loader then makes it
+        draw exactly the permutations the original would have drawn next.
+
+        Returns:
+            ``{"rng_state": np.array(json_string)}``, the bit generator's state as JSON.
+
+        Example:
+            >>> np.savez("ckpt.npz", **loader.state_dict())  # doctest: +SKIP
+        """
+        state = self.rng.bit_generator.state
+        # Some bit generators (MT19937, Philox, SFC64) keep arrays in their state.
+        return {"rng_state": np.array(json.dumps(state, default=np.ndarray.tolist))}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore the generator state saved by :meth:`state_dict`.
+
+        Args:
+            state: a dict (or an opened ``.npz``) with the key ``"rng_state"``.
+
+        Raises:
+            ValueError: if the key is missing or the state is for a different bit generator.
+        """
+        if "rng_state" not in state:
+            raise ValueError(f"DataLoader.load_state_dict: expected the key 'rng_state', got "
+                             f"keys {sorted(state)}")
+        saved = json.loads(np.asarray(state["rng_state"]).item())
+        expected = type(self.rng.bit_generator).__name__
+        if saved.get("bit_generator") != expected:
+            raise ValueError(f"DataLoader.load_state_dict: state is for bit generator "
+                             f"{saved.get('bit_generator')!r}, this loader uses {expected!r}")
+        self.rng.bit_generator.state = saved
+
+    def __repr__(self) -> str:
+        return (f"DataLoader(n={len(self.x)}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last})")
+
+
+def normalize(x: np.ndarray, mean: float | np.ndarray, std: float | np.ndarray) -> np.ndarray:
+    """Standardise ``x``: return float32 ``(x - mean) / std``.
+
+    uint8 input is first scaled to [0, 1] (divided by 255), so ``mean`` and ``std`` are in
+    that scale: ``normalize(images, MNIST_MEAN, MNIST_STD)`` is the usual MNIST
+    standardisation. ``mean`` and ``std`` may be arrays that broadcast against ``x``
+    (e.g. one value per channel, shape (C, 1, 1)).
+
+    Args:
+        x: uint8 or floating array.
+        mean: value(s) to subtract.
+        std: value(s) to divide by; must be > 0.
+
+    Returns:
+        float32 array of the same shape as ``x``.
+
+    Example:
+        >>> normalize(np.array([0, 255], dtype=np.uint8), 0.5, 0.5)
+        array([-1.,  1.], dtype=float32)
+    """
+    std_arr = np.asarray(std)
+    if np.any(std_arr <= 0):
+        raise ValueError(f"normalize: std must be > 0, got {std}")
+    x = np.asarray(x)
+    if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"normalize: x must be uint8 (scaled to [0, 1]) or floating, got "
+                         f"{x.dtype}")
+    mean32 = np.asarray(mean, dtype=np.float32)
+    return ((_to_float(x) - mean32) / std_arr.astype(np.float32)).astype(np.float32)
+
+
+def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Turn integer class labels into one-hot rows.
+
+    Args:
+        labels: integer array of shape (N,), values in 0..num_classes-1.
+        num_classes: number of classes (columns).
+
+    Returns:
+        float32 array of shape (N, num_classes) with a single 1 per row.
+
+    Example:
+        >>> one_hot(np.array([2, 0]), 3)
+        array([[0., 0., 1.],
+               [1., 0., 0.]], dtype=float32)
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"one_hot: labels must be a 1-D integer array, got {labels.dtype} of "
+                         f"shape {labels.shape}")
+    if num_classes < 1:
+        raise ValueError(f"one_hot: num_classes must be >= 1, got {num_classes}")
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        raise ValueError(f"one_hot: labels must be in 0..{num_classes - 1}, got "
+                         f"{labels[bad][0]} at index {int(np.flatnonzero(bad)[0])}")
+    out = np.zeros((len(labels), num_classes), dtype=np.float32)
+    out[np.arange(len(labels)), labels] = 1.0
+    return out
+
+
+def train_val_split(x: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
+                    rng: np.random.Generator | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Randomly split ``(x, y)`` into a training and a validation part.
+
+    Args:
+        x: samples, length N.
+        y: labels, length N.
+        val_fraction: share of samples for validation, strictly between 0 and 1; the
+            validation size is ``round(N * val_fraction)``.
+        rng: generator for the random split; None means ``np.random.default_rng()``.
+
+    Returns:
+        ``(x_train, y_train, x_val, y_val)``.
+
+    Example:
+        >>> x, y = np.arange(10), np.arange(10)
+        >>> xt, yt, xv, yv = train_val_split(x, y, 0.2, rng=np.random.default_rng(0))
+        >>> len(xt), len(xv)
+        (8, 2)
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"train_val_split: x and y must have the same length, got len(x)="
+                         f"{len(x)} and len(y)={len(y)}")
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"train_val_split: val_fraction must be between 0 and 1 "
+                         f"(exclusive), got {val_fraction}")
+    n_val = round(len(x) * val_fraction)
+    if not 0 < n_val < len(x):
+        raise ValueError(f"train_val_split: {len(x)} samples with val_fraction={val_fraction} "
+                         f"give {n_val} validation samples; both parts must be non-empty")
+    rng = np.random.default_rng() if rng is None else rng
+    order = rng.permutation(len(x))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]

@@ -1,0 +1,176 @@
+"""Optimizer: the base class of SGD, Adam and AdamW.
+
+An optimizer holds a list of Parameters and, after ``loss.backward()`` has filled each
+``p.grad``, moves every ``p.data`` a little against its gradient:
+
+    optimizer.zero_grad()       # forget the gradients of the last batch
+    model.backward(...)         # add this batch's gradients into p.grad
+    optimizer.step()            # update p.data in place
+
+Besides the hyperparameters (``lr``, ``momentum``, ...) an optimizer may keep **state**
+per parameter, e.g. a momentum buffer. ``self.state[i]`` is a dict of arrays for
+``self.params[i]``, created the first time that parameter is stepped (as in PyTorch).
+
+``state_dict()`` flattens all of this into ``{str: np.ndarray}`` (scalars become 0-d
+arrays, so it can go straight into ``np.savez``); ``load_state_dict`` puts it back so
+that training resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from convnp.layers.module import Parameter
+
+
+def to_array(value: Any) -> np.ndarray:
+    """A copy of ``value`` as an ndarray: ``0.1 -> array(0.1)``, ``(0.9, 0.999) -> 1-D``."""
+    return np.array(value)
+
+
+def from_array(value: np.ndarray) -> Any:
+    """Undo ``to_array`` for a hyperparameter: 0-d -> Python scalar, 1-D -> tuple."""
+    value = np.asarray(value)
+    return value.item() if value.ndim == 0 else tuple(value.tolist())
+
+
+def check_keys(owner: str, state: dict[str, Any], expected: Iterable[str]) -> None:
+    """Raise a KeyError listing the keys ``state`` is missing or should not have."""
+    expected = set(expected)
+    missing = sorted(expected - set(state))
+    unexpected = sorted(set(state) - expected)
+    if missing or unexpected:
+        raise KeyError(f"{owner}.load_state_dict: missing keys {missing}, "
+                       f"unexpected keys {unexpected}")
+
+
+def check_type(owner: str, state: dict[str, Any]) -> None:
+    """Raise a ValueError unless ``state['type']`` names the class ``owner``."""
+    saved = from_array(state["type"]) if "type" in state else None
+    if saved != owner:
+        raise ValueError(f"{owner}.load_state_dict: the state was saved by {saved}, "
+                         f"expected {owner}")
+
+
+class Optimizer:
+    """Base class: keeps the parameters, their state, and saves/loads both.
+
+    Subclasses set their hyperparameters as attributes, list their names in
+    ``hyperparameters`` (for ``repr`` and ``state_dict``), list the names of the
+    per-parameter state arrays in ``state_names``, and implement ``step()``.
+
+    Args:
+        params: an iterable of Parameters, e.g. ``model.parameters()``. It is read once
+            into the list ``self.params``. Parameters with ``requires_grad=False`` stay
+            in the list (so indices match) but ``step()`` leaves them alone.
+
+    Example:
+        >>> from convnp.optim import SGD
+        >>> p = Parameter(np.array([1.0]))
+        >>> p.grad[...] = 2.0
+        >>> opt = SGD([p], lr=0.1)
+        >>> opt.step()
+        >>> p.data
+        array([0.8])
+    """
+
+    hyperparameters: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[Parameter]) -> None:
+        name = type(self).__name__
+        self.params: list[Parameter] = list(params)
+        if not self.params:
+            raise ValueError(f"{name}: got an empty parameter list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Parameter):
+                raise TypeError(f"{name}: params[{i}] should be a Parameter, "
+                                f"got {type(p).__name__}")
+            if any(p is q for q in self.params[:i]):
+                raise ValueError(f"{name}: params[{i}] appears twice in the parameter "
+                                 "list; it would be updated twice per step")
+        self.state: dict[int, dict[str, np.ndarray]] = {}
+
+    def _check(self, ok: bool, what: str, expected: str, value: Any) -> None:
+        """Raise ``ValueError('SGD: lr must be >= 0, got -1')`` unless ``ok``."""
+        if not ok:
+            raise ValueError(f"{type(self).__name__}: {what} must be {expected}, "
+                             f"got {value!r}")
+
+    def _trainable(self) -> Iterator[tuple[int, Parameter]]:
+        """Yield ``(index, parameter)`` for every parameter with ``requires_grad``."""
+        for i, p in enumerate(self.params):
+            if p.requires_grad:
+                yield i, p
+
+    def step(self) -> None:
+        """Update every trainable ``p.data`` in place from ``p.grad``."""
+        raise NotImplementedError(f"{type(self).__name__}.step is not implemented")
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero, in place."""
+        for p in self.params:
+            p.zero_grad()
+
+    # ----------------------------------------------------------------- state dict
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Return copies of the hyperparameters and state as a flat ``{str: ndarray}``.
+
+        Keys: ``'type'`` (the class name), ``'num_params'``, one per hyperparameter
+        (``'lr'``, ...) and ``'state.<i>.<name>'`` for each state array of
+        ``params[i]`` (e.g. ``'state.3.momentum_buffer'``).
+        """
+        out = {"type": to_array(type(self).__name__), "num_params": to_array(len(self.params))}
+        for name in self.hyperparameters:
+            out[name] = to_array(getattr(self, name))
+        for i, state in self.state.items():
+            for name, value in state.items():
+                out[f"state.{i}.{name}"] = value.copy()
+        return out
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore hyperparameters and state saved by ``state_dict()`` (copies them).
+
+        Everything is checked before anything is changed: the optimizer type, the
+        number of parameters, the keys, and the shape and dtype of every state array
+        (which must match the parameter it belongs to; ``'step'`` is a 0-d int64).
+        """
+        owner = type(self).__name__
+        check_type(owner, state)
+        new_state: dict[int, dict[str, np.ndarray]] = {}
+        for key, value in state.items():
+            parts = key.split(".")
+            if len(parts) == 3 and parts[0] == "state" and parts[1].isdigit():
+                new_state.setdefault(int(parts[1]), {})[parts[2]] = np.asarray(value)
+        expected = ["type", "num_params", *self.hyperparameters]
+        expected += [f"state.{i}.{name}" for i in new_state for name in self.state_names]
+        check_keys(owner, state, expected)
+        saved_count = from_array(state["num_params"])
+        if saved_count != len(self.params):
+            raise ValueError(f"{owner}.load_state_dict: the state is for {saved_count} "
+                             f"parameters, this optimizer has {len(self.params)}")
+        for i, arrays in new_state.items():
+            if i >= len(self.params):
+                raise ValueError(f"{owner}.load_state_dict: state for parameter {i}, "
+                                 f"but there are only {len(self.params)}")
+            p = self.params[i]
+            for name, value in arrays.items():
+                is_count = name == "step"
+                shape = () if is_count else p.shape
+                dtype = np.dtype(np.int64) if is_count else p.dtype
+                if value.shape != shape or value.dtype != dtype:
+                    raise ValueError(
+                        f"{owner}.load_state_dict: 'state.{i}.{name}' expected shape "
+                        f"{shape} and dtype {dtype}, got {value.shape} and {value.dtype}"
+                    )
+        for name in self.hyperparameters:
+            setattr(self, name, from_array(state[name]))
+        self.state = {i: {name: value.copy() for name, value in arrays.items()}
+                      for i, arrays in new_state.items()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,83 @@
+"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from convnp.layers.module import Parameter
+from convnp.optim.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """Gradient descent with optional momentum, exactly as ``torch.optim.SGD``.
+
+    Update rule for each parameter ``p`` with gradient ``p.grad``:
+
+        g = p.grad + weight_decay * p            (L2 penalty, added to the gradient)
+        if momentum != 0:
+            b = g                                 (first step: the buffer starts at g)
+            b = momentum * b + (1 - dampening) * g    (every later step)
+            g = g + momentum * b   if nesterov   else   b
+        p = p - lr * g
+
+    The buffer ``b`` is ``state[i]['momentum_buffer']``. With ``momentum=0`` there is
+    no state and this is plain gradient descent.
+
+    Args:
+        params: iterable of Parameters (e.g. ``model.parameters()``).
+        lr: learning rate, >= 0.
+        momentum: momentum factor, >= 0. Default 0.
+        dampening: scales the new gradient in the buffer by ``1 - dampening``. Default 0.
+        nesterov: Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+            Default False.
+        weight_decay: L2 penalty, >= 0. Default 0.
+
+    Example:
+        >>> p = Parameter(np.array([1.0]))
+        >>> opt = SGD([p], lr=0.1, momentum=0.9)
+        >>> for _ in range(2):
+        ...     p.grad[...] = 1.0
+        ...     opt.step()
+        >>> p.data       # 1 - 0.1*1 - 0.1*(0.9*1 + 1)
+        array([0.71])
+    """
+
+    hyperparameters = ("lr", "momentum", "dampening", "nesterov", "weight_decay")
+    state_names = ("momentum_buffer",)
+
+    def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0,
+                 dampening: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params)
+        self.lr = float(lr)
+        self.momentum = float(momentum)
+        self.dampening = float(dampening)
+        self.nesterov = bool(nesterov)
+        self.weight_decay = float(weight_decay)
+        self._check(self.lr >= 0, "lr", ">= 0", lr)
+        self._check(self.momentum >= 0, "momentum", ">= 0", momentum)
+        self._check(self.weight_decay >= 0, "weight_decay", ">= 0", weight_decay)
+        if self.nesterov:
+            self._check(self.momentum > 0, "momentum", "> 0 when nesterov=True", momentum)
+            self._check(self.dampening == 0, "dampening", "0 when nesterov=True", dampening)
+
+    def step(self) -> None:
+        """Apply one update to every parameter with ``requires_grad``."""
+        for i, p in self._trainable():
+            g = p.grad
+            if self.weight_decay != 0:
+                g = g + self.weight_decay * p.data
+            if self.momentum != 0:
+                if i not in self.state:
+                    # np.array copies g, and keeps a 0-d array an array (g.copy()
+                    # of a 0-d result would be a NumPy scalar, not updatable in place)
+                    self.state[i] = {"momentum_buffer": np.array(g)}
+                else:
+                    b = self.state[i]["momentum_buffer"]
+                    b *= self.momentum
+                    b += (1 - self.dampening) * g
+                b = self.state[i]["momentum_buffer"]
+                g = g + self.momentum * b if self.nesterov else b
+            p.data -= self.lr * g

@@ -1,0 +1,197 @@
+"""The training loop: forward, loss, backward, step — and the bookkeeping around it.
+
+One training step, written out::
+
+    logits = model(x)                      # forward, each layer keeps its cache
+    loss = loss_fn(logits, y)
+    optimizer.zero_grad()                  # gradients accumulate, so clear them first
+    model.backward(loss_fn.backward(), input_grad=False)   # nobody needs dL/d(images)
+    optimizer.step()                       # p.data -= lr * p.grad (or Adam's rule)
+
+``Trainer`` adds what a real run needs: epochs, running accuracy, a progress bar,
+validation, a learning-rate schedule, a history, and a stop with a clear error when the
+loss becomes NaN or infinite.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import numpy as np
+
+from convnp.data import DataLoader
+from convnp.layers.module import Module
+from convnp.progress import ProgressBar
+
+HISTORY_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
+                  "images_per_sec")
+
+
+@dataclass
+class History:
+    """Per-epoch records of a training run; each attribute is a list with one entry per epoch.
+
+    ``val_loss``/``val_acc`` hold NaN for epochs run without validation data.
+
+    Example:
+        >>> h = History()
+        >>> h.append(train_loss=0.3, train_acc=0.9, val_loss=0.2, val_acc=0.95, lr=0.1,
+        ...          seconds=2.0, images_per_sec=30000.0)
+        >>> len(h), h.val_acc
+        (1, [0.95])
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    images_per_sec: list[float] = field(default_factory=list)
+
+    def append(self, **values: float) -> None:
+        """Add one epoch; every field of ``HISTORY_FIELDS`` must be given."""
+        for name in HISTORY_FIELDS:
+            getattr(self, name).append(float(values[name]))
+
+    def __len__(self) -> int:
+        return len(self.train_loss)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The history as float64 arrays, for a checkpoint."""
+        return {name: np.array(getattr(self, name), dtype=np.float64) for name in HISTORY_FIELDS}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, np.ndarray]) -> History:
+        return cls(**{name: [float(v) for v in state[name]] for name in HISTORY_FIELDS})
+
+
+class Trainer:
+    """Train and evaluate a classifier.
+
+    Args:
+        model: a Module mapping images to logits (N, C).
+        loss_fn: e.g. ``CrossEntropyLoss()``; called as ``loss_fn(logits, y)``, with
+            ``loss_fn.backward()`` giving dloss/dlogits.
+        optimizer: e.g. ``SGD(model.parameters(), lr=0.05, momentum=0.9)``.
+        scheduler: optional learning-rate scheduler; stepped after every epoch, or after
+            every batch with ``scheduler_step='batch'`` (OneCycleLR, warm-up).
+        scheduler_step: ``'epoch'`` or ``'batch'``.
+        verbose: 0 silent; 1 a progress bar (on a terminal) and one summary line per epoch.
+        stream: where progress and summaries go (default ``sys.stdout``).
+
+    Example:
+        >>> from convnp.layers import Flatten, Linear, Sequential
+        >>> from convnp.losses import CrossEntropyLoss
+        >>> from convnp.optim import SGD
+        >>> rng = np.random.default_rng(0)
+        >>> model = Sequential(Flatten(), Linear(4, 2, rng=rng))
+        >>> x, y = rng.random((32, 1, 2, 2)).astype(np.float32), np.arange(32) % 2
+        >>> trainer = Trainer(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1),
+        ...                   verbose=0)
+        >>> history = trainer.fit(DataLoader(x, y, batch_size=8, rng=rng), epochs=2)
+        >>> len(history)
+        2
+    """
+
+    def __init__(self, model: Module, loss_fn, optimizer, scheduler=None, *,
+                 scheduler_step: str = "epoch", verbose: int = 1,
+                 stream: TextIO | None = None) -> None:
+        if scheduler_step not in ("epoch", "batch"):
+            raise ValueError(f"Trainer: scheduler_step must be 'epoch' or 'batch', got "
+                             f"{scheduler_step!r}")
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.scheduler, self.scheduler_step = scheduler, scheduler_step
+        self.verbose = verbose
+        self.stream = stream if stream is not None else sys.stdout
+        self.history = History()
+
+    def fit(self, train_loader: DataLoader, epochs: int,
+            val_data: tuple[np.ndarray, np.ndarray] | None = None) -> History:
+        """Train for ``epochs`` more epochs; returns the history (it grows across calls).
+
+        Args:
+            train_loader: yields ``(x, y)`` batches.
+            epochs: how many epochs to run.
+            val_data: optional ``(x, y)`` evaluated after each epoch (same kind of ``x``
+                as the loader takes).
+
+        Raises:
+            FloatingPointError: if a loss is NaN or infinite. The step that produced it is
+                not taken, so the model keeps the weights from before it.
+        """
+        first = len(self.history) + 1
+        for epoch in range(first, first + epochs):
+            lr = self.optimizer.lr
+            start = time.perf_counter()
+            loss, acc, images = self._train_epoch(train_loader, epoch, first + epochs - 1)
+            seconds = time.perf_counter() - start
+            val_loss, val_acc = (np.nan, np.nan) if val_data is None else self.evaluate(*val_data)
+            self.history.append(train_loss=loss, train_acc=acc, val_loss=val_loss,
+                                val_acc=val_acc, lr=lr, seconds=seconds,
+                                images_per_sec=images / seconds)
+            if self.scheduler is not None and self.scheduler_step == "epoch":
+                self.scheduler.step()
+            if self.verbose:
+                val = "" if val_data is None else f" | val loss {val_loss:.4f} acc {val_acc:.4f}"
+                print(f"epoch {epoch:3d} | train loss {loss:.4f} acc {acc:.4f}{val} | lr "
+                      f"{lr:.4g} | {seconds:.1f}s {images / seconds:.0f} img/s",
+                      file=self.stream, flush=True)
+        return self.history
+
+    def _train_epoch(self, loader: DataLoader, epoch: int, last: int
+                     ) -> tuple[float, float, int]:
+        """One pass over ``loader``; returns mean loss, accuracy and the number of images."""
+        self.model.train()
+        bar = ProgressBar(len(loader), f"epoch {epoch}/{last}", self.verbose, self.stream)
+        total_loss, correct, seen = 0.0, 0, 0
+        for batch, (x, y) in enumerate(loader, start=1):
+            logits = self.model(x)
+            loss = self.loss_fn(logits, y)
+            if not np.isfinite(loss):
+                bar.close()
+                raise FloatingPointError(
+                    f"Trainer: loss is {loss} at epoch {epoch}, batch {batch}; the step was "
+                    "not taken, so the model keeps the weights from before it (try a lower "
+                    "learning rate)"
+                )
+            self.optimizer.zero_grad()
+            self.model.backward(self.loss_fn.backward(), input_grad=False)
+            self.optimizer.step()
+            if self.scheduler is not None and self.scheduler_step == "batch":
+                self.scheduler.step()
+            total_loss += loss * len(y)
+            correct += int((logits.argmax(axis=1) == y).sum())
+            seen += len(y)
+            bar.update(total_loss / seen, correct / seen, len(y))
+        bar.close()
+        return total_loss / seen, correct / seen, seen
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 256
+                 ) -> tuple[float, float]:
+        """Mean loss and accuracy on ``(x, y)``, in eval mode, keeping no cache for backward."""
+        total_loss, correct = 0.0, 0
+        for xb, yb, logits in self._batches(x, y, batch_size):
+            total_loss += self.loss_fn(logits, yb) * len(yb)
+            correct += int((logits.argmax(axis=1) == yb).sum())
+        return total_loss / len(y), correct / len(y)
+
+    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Logits for every row of ``x``, in eval mode: shape (N, C)."""
+        dummy = np.zeros(len(x), dtype=np.int64)
+        return np.concatenate([logits for _, _, logits in self._batches(x, dummy, batch_size)])
+
+    def _batches(self, x: np.ndarray, y: np.ndarray, batch_size: int):
+        """Yield ``(x_batch, y_batch, logits)`` in eval mode with caching off, then restore."""
+        model = self.model
+        modes = [(m, m.training, m.grad_enabled) for m in model.modules()]
+        model.eval().requires_cache(False)
+        try:
+            for xb, yb in DataLoader(x, y, batch_size, shuffle=False):
+                yield xb, yb, model(xb)
+        finally:
+            for m, training, grad_enabled in modes:
+                m.training, m.grad_enabled = training, grad_enabled

@@ -1,0 +1,116 @@
+"""Train LeNet-5 on MNIST (or Fashion-MNIST) with convnp, from scratch in NumPy.
+
+    python examples/train_lenet.py                        # modern LeNet, full MNIST, >= 99%
+    python examples/train_lenet.py --sample --epochs 3    # the bundled 5,000-digit sample
+    python examples/train_lenet.py --dataset fashion-mnist --variant classic \\
+        --optimizer sgd --lr 0.9 --batch-size 256 --momentum 0 --no-normalize --schedule none
+
+If full MNIST cannot be found or downloaded, the script says so in one line and trains
+on the bundled sample, so the command always works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from convnp.checkpoint import save_checkpoint
+from convnp.data import (
+    MNIST_MEAN,
+    MNIST_STD,
+    DataLoader,
+    load_fashion_mnist,
+    load_mnist,
+    load_mnist_sample,
+    normalize,
+)
+from convnp.losses import CrossEntropyLoss
+from convnp.models import lenet5
+from convnp.optim import SGD, Adam, CosineAnnealingLR
+from convnp.train import Trainer
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    p.add_argument("--variant", choices=["modern", "classic"], default="modern")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    p.add_argument("--schedule", choices=["cosine", "none"], default="cosine",
+                   help="learning-rate schedule over the epochs (default: cosine annealing)")
+    p.add_argument("--no-normalize", action="store_true",
+                   help="feed pixels in [0, 1] instead of standardising with the MNIST mean/std")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=None, help="folder with the IDX files")
+    p.add_argument("--save", default=None, metavar="PATH", help="write a checkpoint (.npz)")
+    p.add_argument("--sample", action="store_true", help="use the bundled MNIST sample")
+    p.add_argument("--plot", default=None, metavar="PATH",
+                   help="save training curves as PNG (needs matplotlib)")
+    p.add_argument("--verbose", type=int, default=1)
+    return p.parse_args(argv)
+
+
+def load_data(args: argparse.Namespace):
+    """Return ``(x_train, y_train, x_test, y_test, description)``."""
+    if not args.sample:
+        loader = load_mnist if args.dataset == "mnist" else load_fashion_mnist
+        try:
+            train = loader("train", root=args.data_dir)
+            test = loader("test", root=args.data_dir)
+            return (*train, *test, f"full {args.dataset}")
+        except (OSError, RuntimeError, ValueError) as error:
+            reason = str(error).splitlines()[0]
+            print(f"Full {args.dataset} not available ({reason}); training on the bundled "
+                  "MNIST sample instead.")
+    return (*load_mnist_sample("train"), *load_mnist_sample("test"), "bundled MNIST sample")
+
+
+def main(argv: list[str] | None = None) -> float:
+    args = parse_args(argv)
+    start = time.perf_counter()
+    x_train, y_train, x_test, y_test, description = load_data(args)
+    if not args.no_normalize:
+        x_train = normalize(x_train, MNIST_MEAN, MNIST_STD)
+        x_test = normalize(x_test, MNIST_MEAN, MNIST_STD)
+    print(f"{args.variant} LeNet on {description}: {len(x_train)} training, {len(x_test)} "
+          f"test images; {args.epochs} epochs, batch {args.batch_size}, {args.optimizer} "
+          f"lr {args.lr}")
+
+    rng = np.random.default_rng(args.seed)
+    model = lenet5(args.variant, rng=rng)
+    if args.optimizer == "sgd":
+        optimizer = SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
+                        weight_decay=args.weight_decay)
+    else:
+        optimizer = Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs) if args.schedule == "cosine" \
+        else None
+    loader = DataLoader(x_train, y_train, args.batch_size, shuffle=True, rng=rng)
+    trainer = Trainer(model, CrossEntropyLoss(), optimizer, scheduler, verbose=args.verbose)
+    history = trainer.fit(loader, args.epochs, val_data=(x_test, y_test))
+
+    _, accuracy = trainer.evaluate(x_test, y_test)
+    print(f"final test accuracy {accuracy:.2%} | total time {time.perf_counter() - start:.1f}s")
+    if args.save:
+        save_checkpoint(args.save, model, optimizer, history, scheduler=scheduler, loader=loader)
+        print(f"checkpoint written to {args.save}")
+    if args.plot:
+        try:
+            from convnp.viz import plot_history
+        except ImportError as error:
+            print(f"--plot skipped: {error}", file=sys.stderr)
+        else:
+            plot_history(history, save=args.plot)
+            print(f"training curves written to {args.plot}")
+    return accuracy
+
+
+if __name__ == "__main__":
+    main()

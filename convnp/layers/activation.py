@@ -158,6 +158,13 @@ class Softmax(_Elementwise):
         super().__init__()
         self.dim = dim
 
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(*) -> (*), normalised along ``dim``."""
+        if isinstance(x, np.ndarray) and not -x.ndim <= self.dim < x.ndim:
+            raise ValueError(f"{type(self).__name__}: dim {self.dim} is out of range for an "
+                             f"input of shape {x.shape}")
+        return super().forward(x)
+
     def f(self, x):
         return A.softmax(x, self.dim)
 

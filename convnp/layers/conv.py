@@ -85,19 +85,22 @@ class _ConvNd(Module):
     def _pads(self, sizes: tuple[int, ...]) -> list[tuple[int, int]]:
         """``(before, after)`` padding per spatial axis; 'same' puts any odd extra after."""
         if self.padding == "valid":
-            return [(0, 0)] * self.n_dims
-        if self.padding == "same":
+            pads = [(0, 0)] * self.n_dims
+        elif self.padding == "same":
             total = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
-            return [(t // 2, t - t // 2) for t in total]
+            pads = [(t // 2, t - t // 2) for t in total]
+        else:
+            pads = [(p, p) for p in self.padding]
         name = type(self).__name__
-        for n, p in zip(sizes, self.padding):
+        for n, (before, after) in zip(sizes, pads):
+            p = max(before, after)
             if self.padding_mode == "reflect" and p >= n:
                 raise ValueError(f"{name}: reflect padding {p} must be smaller than the "
                                  f"input size {n}")
             if self.padding_mode == "circular" and p > n:
                 raise ValueError(f"{name}: circular padding {p} must not exceed the input "
                                  f"size {n}")
-        return [(p, p) for p in self.padding]
+        return pads
 
     def _as_2d(self, x: np.ndarray) -> np.ndarray:
         return x[:, :, None, :] if self.n_dims == 1 else x

@@ -101,6 +101,10 @@ class Flatten(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*, d_start, ..., d_end, *) -> (*, d_start*...*d_end, *)."""
+        for dim in (self.start_dim, self.end_dim):
+            if not -x.ndim <= dim < x.ndim:
+                raise ValueError(f"Flatten: dimension {dim} is out of range [{-x.ndim}, "
+                                 f"{x.ndim - 1}] for an input of shape {x.shape}")
         start, end = self.start_dim % x.ndim, self.end_dim % x.ndim
         if start > end:
             raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim "

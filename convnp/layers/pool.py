@@ -28,11 +28,11 @@ class _PoolNd(Module):
         for arg in ("kernel_size", "stride", "dilation"):
             if min(getattr(self, arg)) < 1:
                 raise ValueError(f"{name}: {arg} must be >= 1, got {getattr(self, arg)}")
-        for k, p, d in zip(self.kernel_size, self.padding, self.dilation):
-            if not 0 <= p <= (d * (k - 1) + 1) // 2:
+        for k, p in zip(self.kernel_size, self.padding):
+            if not 0 <= p <= k // 2:
                 raise ValueError(
-                    f"{name}: padding must be between 0 and half the effective kernel size "
-                    f"({(d * (k - 1) + 1) // 2}), got padding={self.padding}"
+                    f"{name}: padding must be between 0 and half the kernel size ({k // 2}), "
+                    f"got padding={self.padding}"
                 )
 
     def _2d(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
@@ -94,7 +94,7 @@ class MaxPool2d(_PoolNd):
     Args:
         kernel_size: int or (kH, kW).
         stride: int or pair; default ``kernel_size``.
-        padding: int or pair, at most half the effective kernel size.
+        padding: int or pair, at most half the kernel size (so no window is all padding).
         dilation: int or pair (1 = ordinary window).
         ceil_mode: round the output size up instead of down.
 

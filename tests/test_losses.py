@@ -1,0 +1,168 @@
+"""CrossEntropyLoss and MSELoss: values by hand, gradients, stability, reductions, bad targets."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from reference import cross_entropy_ref, softmax_ref
+
+from convnp import CrossEntropyLoss, MSELoss, gradcheck
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def one_hot(target, C):
+    q = np.zeros((len(target), C))
+    for n, c in enumerate(target):
+        q[n, c] = 1
+    return q
+
+
+@given(st.integers(1, 5), st.integers(2, 6), st.floats(0.1, 20), st.sampled_from(REDUCTIONS),
+       st.integers(0, 2**32 - 1))
+def test_cross_entropy_is_minus_log_softmax(N, C, scale, reduction, seed):
+    rng = np.random.default_rng(seed)
+    logits = scale * rng.standard_normal((N, C))
+    target = rng.integers(0, C, N)
+    loss = CrossEntropyLoss(reduction)(logits, target)
+    expected = cross_entropy_ref(logits, target, reduction=reduction)
+    np.testing.assert_allclose(loss, expected, rtol=1e-10, atol=1e-12)
+    if reduction != "none":
+        assert isinstance(loss, float)
+
+
+@given(st.integers(1, 5), st.integers(2, 6), st.integers(0, 2**32 - 1))
+def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n(N, C, seed):
+    rng = np.random.default_rng(seed)
+    logits = 3 * rng.standard_normal((N, C))
+    target = rng.integers(0, C, N)
+    residual = softmax_ref(logits, 1) - one_hot(target, C)
+    mean = CrossEntropyLoss()
+    mean(logits, target)
+    np.testing.assert_allclose(mean.backward(), residual / N, rtol=1e-10, atol=1e-14)
+    total = CrossEntropyLoss("sum")
+    total(logits, target)
+    np.testing.assert_allclose(total.backward(), residual, rtol=1e-10, atol=1e-14)
+    per_sample = CrossEntropyLoss("none")
+    per_sample(logits, target)
+    g = rng.standard_normal(N)
+    np.testing.assert_allclose(per_sample.backward(g), g[:, None] * residual, rtol=1e-10,
+                               atol=1e-14)
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.3, 1.0])
+def test_label_smoothing_formula(eps, rng):
+    logits = rng.standard_normal((4, 5))
+    target = np.array([0, 4, 2, 2])
+    log_p = np.log(softmax_ref(logits, 1))
+    nll = -log_p[np.arange(4), target]
+    expected = (1 - eps) * nll + eps * (-log_p).mean(axis=1)
+    losses = CrossEntropyLoss("none", label_smoothing=eps)(logits, target)
+    np.testing.assert_allclose(losses, expected, rtol=1e-10)
+    np.testing.assert_allclose(losses, cross_entropy_ref(logits, target, eps, "none"),
+                               rtol=1e-10)
+    crit = CrossEntropyLoss(label_smoothing=eps)
+    assert crit(logits, target) == pytest.approx(expected.mean(), rel=1e-10)
+    q = (1 - eps) * one_hot(target, 5) + eps / 5
+    np.testing.assert_allclose(crit.backward(), (softmax_ref(logits, 1) - q) / 4, rtol=1e-10)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+def test_probability_targets(eps, rng):
+    logits = rng.standard_normal((3, 4))
+    probs = softmax_ref(rng.standard_normal((3, 4)), 1)
+    crit = CrossEntropyLoss(label_smoothing=eps)
+    assert crit(logits, probs) == pytest.approx(cross_entropy_ref(logits, probs, eps),
+                                                rel=1e-10)
+    # one-hot probabilities give the same loss and gradient as the class indices
+    target = np.array([1, 0, 3])
+    by_index, by_prob = CrossEntropyLoss(), CrossEntropyLoss()
+    assert by_index(logits, target) == pytest.approx(by_prob(logits, one_hot(target, 4)))
+    np.testing.assert_allclose(by_index.backward(), by_prob.backward(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_finite_for_huge_logits(dtype):
+    logits = np.array([[1e4, -1e4, 0], [-1e4, 1e4, 1e4]], dtype=dtype)
+    crit = CrossEntropyLoss()
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        loss = crit(logits, np.array([1, 0]))
+        grad = crit.backward()
+    assert math.isfinite(loss)
+    assert loss == pytest.approx((2e4 + (2e4 + math.log(2))) / 2, rel=1e-6)
+    assert grad.dtype == dtype and np.isfinite(grad).all()
+    np.testing.assert_allclose(grad, [[0.5, -0.5, 0], [-0.5, 0.25, 0.25]], atol=1e-6)
+
+
+def wrap_loss(crit):
+    """The function form gradcheck takes: inputs (pred, target) -> (loss, backward)."""
+    def f(pred, target):
+        loss = np.asarray(crit(pred, target))
+        return loss, lambda g: (crit.backward(g), None)
+    return f
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("target_kind, eps", [("index", 0.0), ("index", 0.25),
+                                              ("prob", 0.0), ("prob", 0.1)])
+def test_cross_entropy_gradcheck(reduction, target_kind, eps, rng):
+    logits = rng.standard_normal((3, 4))
+    if target_kind == "index":
+        target = np.array([3, 0, 1])
+    else:
+        target = softmax_ref(rng.standard_normal((3, 4)), 1)
+    crit = CrossEntropyLoss(reduction, label_smoothing=eps)
+    assert gradcheck(wrap_loss(crit), logits, target)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_value_gradient_and_gradcheck(reduction, rng):
+    pred, target = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    squares = np.zeros(pred.shape)
+    for i in np.ndindex(pred.shape):
+        squares[i] = (pred[i] - target[i]) ** 2
+    expected = {"mean": squares.sum() / 24, "sum": squares.sum(), "none": squares}[reduction]
+    crit = MSELoss(reduction)
+    np.testing.assert_allclose(crit(pred, target), expected, rtol=1e-12)
+    if reduction != "none":
+        scale = 1 / 24 if reduction == "mean" else 1
+        np.testing.assert_allclose(crit.backward(), 2 * (pred - target) * scale, rtol=1e-12)
+    assert gradcheck(wrap_loss(MSELoss(reduction)), pred, target)
+
+
+# --------------------------------------------------------------------------- bad targets
+@pytest.mark.parametrize("target, message", [
+    (np.array([0, 3]), r"CrossEntropyLoss: class indices must be in \[0, 2\], got values "
+                       r"from 0 to 3"),
+    (np.array([-1, 0]), r"CrossEntropyLoss: class indices must be in \[0, 2\].*-1"),
+    (np.array([0.0, 1.0]), r"CrossEntropyLoss: class-index targets must be integers, got "
+                           r"dtype float64"),
+    (np.array([[0], [1]]), r"CrossEntropyLoss: expected target of shape \(2,\) or \(2, 3\) "
+                           r"for logits of shape \(2, 3\), got \(2, 1\)"),
+    (np.array([0, 1, 2]), r"CrossEntropyLoss: expected target .*got \(3,\)"),
+    (np.zeros((2, 4)), r"CrossEntropyLoss: expected target .*got \(2, 4\)"),
+])
+def test_cross_entropy_bad_targets(target, message):
+    with pytest.raises(ValueError, match=message):
+        CrossEntropyLoss()(np.zeros((2, 3)), target)
+
+
+def test_cross_entropy_bad_logits_and_arguments():
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: expected float logits of shape "
+                                         r"\(N, C\), got float64 array of shape \(2, 3, 4\)"):
+        CrossEntropyLoss()(np.zeros((2, 3, 4)), np.array([0, 1]))
+    with pytest.raises(ValueError, match="CrossEntropyLoss: reduction must be one of .*'avg'"):
+        CrossEntropyLoss("avg")
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: label_smoothing must be in "
+                                         r"\[0, 1\], got 1.5"):
+        CrossEntropyLoss(label_smoothing=1.5)
+
+
+def test_mse_shape_mismatch():
+    with pytest.raises(ValueError, match=r"MSELoss: pred shape \(2, 3\) and target shape "
+                                         r"\(3, 2\) differ"):
+        MSELoss()(np.zeros((2, 3)), np.zeros((3, 2)))

@@ -5,7 +5,7 @@ Every layer writes out its own forward and backward pass. Start with ``convnp.la
 ``convnp.optim`` and ``convnp.train``.
 """
 
-from convnp import functional, init, layers, losses
+from convnp import functional, init, interop, layers, losses
 from convnp.gradcheck import gradcheck
 from convnp.layers import (
     GELU,
@@ -13,6 +13,10 @@ from convnp.layers import (
     AvgPool2d,
     Conv1d,
     Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    Downsample1d,
+    Downsample2d,
     Dropout,
     Flatten,
     Identity,
@@ -28,6 +32,9 @@ from convnp.layers import (
     Sigmoid,
     Softmax,
     Tanh,
+    Upsample,
+    Upsample1d,
+    Upsample2d,
 )
 from convnp.losses import CrossEntropyLoss, MSELoss
 
@@ -38,4 +45,6 @@ __all__ = [
     "GELU", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d",
     "MaxPool2d", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
     "functional", "gradcheck", "init", "layers", "losses",
+    "ConvTranspose1d", "ConvTranspose2d", "Downsample1d", "Downsample2d", "Upsample",
+    "Upsample1d", "Upsample2d", "interop",
 ]

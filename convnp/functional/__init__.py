@@ -6,6 +6,12 @@ from convnp.functional.conv import (
     conv2d_backward,
     conv2d_forward,
 )
+from convnp.functional.conv_transpose import (
+    conv_transpose1d_backward,
+    conv_transpose1d_forward,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)
 from convnp.functional.im2col import col2im, col2im1d, im2col, im2col1d
 from convnp.functional.padding import pad, pad_backward
 from convnp.functional.pool import (
@@ -17,6 +23,15 @@ from convnp.functional.pool import (
     max_pool1d_forward,
     max_pool2d_backward,
     max_pool2d_forward,
+)
+from convnp.functional.resample import (
+    downsample_backward,
+    downsample_forward,
+    resample_factor,
+    upsample_nearest_backward,
+    upsample_nearest_forward,
+    upsample_zeros_backward,
+    upsample_zeros_forward,
 )
 from convnp.functional.shapes import (
     conv_output_size,
@@ -30,4 +45,8 @@ __all__ = [
     "conv2d_forward", "conv_output_size", "conv_transpose_output_size", "im2col", "im2col1d",
     "max_pool1d_backward", "max_pool1d_forward", "max_pool2d_backward", "max_pool2d_forward",
     "pad", "pad_backward", "pool_output_size",
+    "conv_transpose1d_backward", "conv_transpose1d_forward", "conv_transpose2d_backward",
+    "conv_transpose2d_forward", "downsample_backward", "downsample_forward", "resample_factor",
+    "upsample_nearest_backward", "upsample_nearest_forward", "upsample_zeros_backward",
+    "upsample_zeros_forward",
 ]

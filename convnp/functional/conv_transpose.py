@@ -1,0 +1,179 @@
+"""Transposed convolution forward and backward, built from the convolution's own pieces.
+
+Axis names as in ``im2col.py``; here C_in is the transposed convolution's input (the
+convolution's *output*) and C_out its output. Weight shape (C_in, C_out/G, kH, kW), as
+in PyTorch.
+
+A convolution is ``Y = Wmat @ im2col(X)``. Its adjoint (transpose) maps the other way:
+``X' = col2im(Wmat.T @ Y')``. That is all a transposed convolution is. Each input pixel
+``x[n, c, h, w]`` scatters ``x[n, c, h, w] * weight[c, :, :, :]`` into the output window
+that starts at ``(h*sH, w*sW)``, summing where windows overlap::
+
+    y_full[n, o, h*sH + i*dH, w*sW + j*dW] += x[n, c, h, w] * weight[c, o', i, j]
+
+(``o = g*C_out/G + o'`` for input channel ``c`` in group ``g``), then the first ``pH``
+rows and the last ``pH - output_padding`` rows of ``y_full`` are dropped (likewise for
+columns), and the bias is added.
+
+Forward, per group g::
+
+    cols = weight_g.T @ x_g        (C_out/G*kH*kW, N*H*W), laid out as im2col's columns
+    y    = col2im(cols) + bias     col2im does the scattering and the cropping
+
+Backward uses the same identity the other way round: the adjoint of a transposed
+convolution is the convolution with the same weight, so::
+
+    cols_g      = im2col(grad_y)                 (C_out*kH*kW, N*H*W)
+    grad_x      = weight_g @ cols_g              = conv2d(grad_y, weight)
+    grad_weight = x_g @ cols_g.T
+    grad_bias   = grad_y summed over N, H_out, W_out
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from convnp.functional.im2col import col2im, im2col
+from convnp.functional.shapes import conv_transpose_output_size
+
+Pair = tuple[int, int]
+
+
+class ConvTransposeCache(NamedTuple):
+    """What ``conv_transpose2d_backward`` needs from the forward pass."""
+
+    x_groups: np.ndarray  # (G, C_in/G, N*H*W): the input, grouped for the matmul
+    x_shape: tuple[int, int, int, int]
+    weight: np.ndarray  # (C_in, C_out/G, kH, kW)
+    has_bias: bool
+    stride: Pair
+    padding: Pair
+    dilation: Pair
+
+
+def conv_transpose2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                             stride: Pair = (1, 1), padding: Pair = (0, 0),
+                             output_padding: Pair = (0, 0), groups: int = 1,
+                             dilation: Pair = (1, 1)
+                             ) -> tuple[np.ndarray, ConvTransposeCache]:
+    """2-D transposed convolution (the adjoint of ``conv2d_forward``), as PyTorch's.
+
+    Arguments in the order of ``torch.nn.functional.conv_transpose2d``.
+
+    Args:
+        x: (N, C_in, H, W).
+        weight: (C_in, C_out/G, kH, kW).
+        bias: (C_out,) or None.
+        stride, padding, dilation: ``(H, W)`` pairs, those of the convolution this is
+            the transpose of.
+        output_padding: ``(H, W)`` extra rows/columns at the bottom/right of the output;
+            each must be smaller than ``max(stride, dilation)`` on its axis.
+        groups: G; C_in and C_out must be divisible by it.
+
+    Returns:
+        ``(y, cache)``, y of shape (N, C_out, H_out, W_out).
+
+    **Shape:** ``H_out = (H-1)*sH - 2pH + dH(kH-1) + output_padding_H + 1``, likewise W_out.
+
+    Raises:
+        ValueError: if an output_padding is too large or the output would be empty.
+
+    Example:
+        >>> x = np.array([[[[1.0, 2]]]])                 # (1, 1, 1, 2)
+        >>> w = np.array([[[[1.0, 10, 100]]]])           # (1, 1, 1, 3)
+        >>> conv_transpose2d_forward(x, w, None, stride=(1, 2))[0]
+        array([[[[  1.,  10., 102.,  20., 200.]]]])
+    """
+    N, C_in, H, W = x.shape
+    _, C_out_g, kH, kW = weight.shape
+    G = groups
+    out = []
+    for axis, n, k, s, p, op, d in zip("HW", (H, W), (kH, kW), stride, padding,
+                                       output_padding, dilation):
+        if not 0 <= op < max(s, d):
+            raise ValueError(f"conv_transpose2d_forward: output_padding along {axis} must be "
+                             f"smaller than max(stride, dilation) = {max(s, d)}, got {op}")
+        out.append(conv_transpose_output_size(n, k, s, p, op, d))
+    if min(out) < 1:
+        raise ValueError(f"conv_transpose2d_forward: output size {tuple(out)} is empty for "
+                         f"input of shape {x.shape}, kernel {(kH, kW)}, padding {padding}")
+    x_groups = x.transpose(1, 0, 2, 3).reshape(G, C_in // G, N * H * W)
+    w = weight.reshape(G, C_in // G, C_out_g * kH * kW)
+    cols = np.matmul(w.transpose(0, 2, 1), x_groups)  # (G, C_out/G*kH*kW, N*H*W)
+    cols = cols.reshape(G * C_out_g, kH, kW, N, H, W)
+    y = col2im(cols, (N, G * C_out_g, out[0], out[1]), (kH, kW), stride, padding, dilation)
+    if bias is not None:
+        y += bias[None, :, None, None]
+    cache = ConvTransposeCache(x_groups, x.shape, weight, bias is not None, stride, padding,
+                               dilation)
+    return y, cache
+
+
+def conv_transpose2d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
+                              input_grad: bool = True
+                              ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients of a 2-D transposed convolution.
+
+    Args:
+        grad_y: dL/dy, shape (N, C_out, H_out, W_out).
+        cache: from ``conv_transpose2d_forward``.
+        input_grad: if False, skip dL/dx and return None for it.
+
+    Returns:
+        ``(grad_x, grad_weight, grad_bias)`` with shapes (N, C_in, H, W),
+        (C_in, C_out/G, kH, kW) and (C_out,) (None when there is no bias).
+        ``grad_x`` equals ``conv2d_forward(grad_y, weight, None, stride, padding,
+        dilation, groups)`` (cropped to (H, W) when output_padding >= stride).
+    """
+    x_groups, x_shape, weight, has_bias, stride, padding, dilation = cache
+    N, C_in, H, W = x_shape
+    G = x_groups.shape[0]
+    cols = im2col(grad_y, weight.shape[2:], stride, padding, dilation)
+    # With output_padding >= stride (possible when dilation > stride) the windows of
+    # grad_y reach one step past the input: those columns belong to no input pixel.
+    cols = cols[:, :, :, :, :H, :W].reshape(G, -1, N * H * W)  # (G, C_out/G*kH*kW, N*H*W)
+    grad_bias = grad_y.sum(axis=(0, 2, 3)) if has_bias else None
+    # grad_weight = x_g @ cols_g.T, computed as (cols_g @ x_g.T).T: OpenBLAS handles this
+    # long contraction (over N*H*W) faster and more steadily with the big matrix on the left.
+    grad_weight = np.matmul(cols, x_groups.transpose(0, 2, 1)).transpose(0, 2, 1)
+    grad_weight = grad_weight.reshape(weight.shape)
+    if not input_grad:
+        return None, grad_weight, grad_bias
+    grad_x = np.matmul(weight.reshape(G, C_in // G, -1), cols)  # (G, C_in/G, N*H*W)
+    return grad_x.reshape(C_in, N, H, W).transpose(1, 0, 2, 3), grad_weight, grad_bias
+
+
+def conv_transpose1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                             stride: int = 1, padding: int = 0, output_padding: int = 0,
+                             groups: int = 1, dilation: int = 1
+                             ) -> tuple[np.ndarray, ConvTransposeCache]:
+    """1-D transposed convolution: x (N, C_in, L), weight (C_in, C_out/G, k) -> (N, C_out, L_out).
+
+    A 2-D one with height 1.
+
+    **Shape:** ``L_out = (L-1)*s - 2p + d(k-1) + output_padding + 1``.
+
+    Example:
+        >>> y, _ = conv_transpose1d_forward(np.array([[[1.0, 2]]]), np.ones((1, 1, 3)), None,
+        ...                                 stride=2)
+        >>> y
+        array([[[1., 1., 3., 2., 2.]]])
+    """
+    y, cache = conv_transpose2d_forward(x[:, :, None, :], weight[:, :, None, :], bias,
+                                        (1, stride), (0, padding), (0, output_padding), groups,
+                                        (1, dilation))
+    return y[:, :, 0, :], cache
+
+
+def conv_transpose1d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
+                              input_grad: bool = True
+                              ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients of ``conv_transpose1d_forward``: grad_y (N, C_out, L_out) -> (grad_x
+    (N, C_in, L), grad_weight (C_in, C_out/G, k), grad_bias (C_out,) or None)."""
+    grad_x, grad_weight, grad_bias = conv_transpose2d_backward(grad_y[:, :, None, :], cache,
+                                                               input_grad)
+    if grad_x is not None:
+        grad_x = grad_x[:, :, 0, :]
+    return grad_x, grad_weight[:, :, 0, :], grad_bias

@@ -1,0 +1,296 @@
+"""ConvTranspose1d and ConvTranspose2d layers, and the CMU homework's transposed convolution.
+
+The arithmetic lives in ``convnp/functional/conv_transpose.py``; this file checks
+arguments and inputs, owns the weight and bias, and keeps the cache. A 1-D transposed
+convolution runs through the 2-D kernels with a height-1 image and kernel, as Conv1d does.
+
+``homework_conv_transpose1d/2d`` build the CMU 11-785 version, ``Upsample`` followed by a
+valid stride-1 convolution, which is *not* PyTorch's ConvTranspose (see their docstrings
+and ``docs/decompositions.md``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from convnp import init
+from convnp.functional.conv_transpose import (
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)
+from convnp.functional.shapes import conv_transpose_output_size, ntuple
+from convnp.layers.container import Sequential
+from convnp.layers.conv import Conv1d, Conv2d
+from convnp.layers.module import Module, Parameter, check_grad, check_input
+from convnp.layers.resample import Upsample1d, Upsample2d
+
+
+class _ConvTransposeNd(Module):
+    """Shared code of ConvTranspose1d and ConvTranspose2d; ``n_dims`` = number of spatial axes."""
+
+    n_dims = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1, *,
+                 rng: np.random.Generator | None = None, dtype=np.float32) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self.n_dims
+        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                           ("groups", groups)):
+            if value < 1:
+                raise ValueError(f"{name}: {arg} must be >= 1, got {value}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                f"both be divisible by groups ({groups})"
+            )
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
+        self.stride = ntuple(stride, n, "stride", name)
+        self.padding = ntuple(padding, n, "padding", name)
+        self.output_padding = ntuple(output_padding, n, "output_padding", name)
+        self.dilation = ntuple(dilation, n, "dilation", name)
+        for arg in ("kernel_size", "stride", "dilation"):
+            if min(getattr(self, arg)) < 1:
+                raise ValueError(f"{name}: {arg} must be >= 1, got {getattr(self, arg)}")
+        for arg in ("padding", "output_padding"):
+            if min(getattr(self, arg)) < 0:
+                raise ValueError(f"{name}: {arg} must be >= 0, got {getattr(self, arg)}")
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation):
+            if op >= max(s, d):
+                raise ValueError(
+                    f"{name}: output_padding must be smaller than either stride or dilation "
+                    f"on each axis, got output_padding={self.output_padding}, "
+                    f"stride={self.stride}, dilation={self.dilation}"
+                )
+        self.dtype = np.dtype(dtype)
+        shape = (in_channels, out_channels // groups, *self.kernel_size)
+        self.weight = Parameter(np.zeros(shape, dtype=self.dtype))
+        self.bias = Parameter(np.zeros(out_channels, dtype=self.dtype)) if bias else None
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+        """PyTorch's default init: weight and bias uniform in +-1/sqrt(fan_in).
+
+        PyTorch computes ``fan_in`` from the weight's shape as for a convolution,
+        ``weight.shape[1] * prod(kernel_size) = C_out/G * prod(kernel_size)``.
+        """
+        rng = rng if rng is not None else np.random.default_rng()
+        fan_in = self.out_channels // self.groups * math.prod(self.kernel_size)
+        self.weight.data[...] = init.kaiming_uniform(self.weight.shape, fan_in, rng,
+                                                     a=math.sqrt(5), dtype=self.dtype)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(fan_in)
+            self.bias.data[...] = rng.uniform(-bound, bound, self.out_channels)
+
+    def _pair(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
+        return (fill, values[0]) if self.n_dims == 1 else (values[0], values[1])
+
+    def _as_2d(self, x: np.ndarray) -> np.ndarray:
+        return x[:, :, None, :] if self.n_dims == 1 else x
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Transposed-convolve ``x``.
+
+        Args:
+            x: (N, C_in, L) for ConvTranspose1d, (N, C_in, H, W) for ConvTranspose2d.
+
+        Returns:
+            (N, C_out, L_out) or (N, C_out, H_out, W_out).
+        """
+        check_input(self, x, self.n_dims + 2, self.in_channels, self.dtype)
+        out = [conv_transpose_output_size(n, k, s, p, op, d) for n, k, s, p, op, d in zip(
+            x.shape[2:], self.kernel_size, self.stride, self.padding, self.output_padding,
+            self.dilation)]
+        if min(out) < 1:
+            raise ValueError(f"{type(self).__name__}: output size {tuple(out)} is empty for "
+                             f"input of shape {x.shape} (padding {self.padding} removes "
+                             "more than the kernel adds)")
+        y, cache = conv_transpose2d_forward(
+            self._as_2d(x), self._as_2d(self.weight.data),
+            None if self.bias is None else self.bias.data,
+            self._pair(self.stride, 1), self._pair(self.padding, 0),
+            self._pair(self.output_padding, 0), self.groups, self._pair(self.dilation, 1),
+        )
+        y = y[:, :, 0, :] if self.n_dims == 1 else y
+        self._save((cache, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
+
+        Args:
+            grad_y: dL/dy, shaped like the forward output.
+
+        Returns:
+            dL/dx, shaped like the forward input.
+        """
+        cache, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape)
+        grad_x, grad_weight, grad_bias = conv_transpose2d_backward(self._as_2d(grad_y), cache,
+                                                                   input_grad)
+        self.weight.grad += grad_weight.reshape(self.weight.shape)
+        if self.bias is not None:
+            self.bias.grad += grad_bias
+        if grad_x is None:
+            return None
+        return grad_x[:, :, 0, :] if self.n_dims == 1 else grad_x
+
+    def extra_repr(self) -> str:
+        n = self.n_dims
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        defaults = {"stride": (1,) * n, "padding": (0,) * n, "output_padding": (0,) * n,
+                    "groups": 1, "dilation": (1,) * n}
+        for arg, default in defaults.items():
+            value = getattr(self, arg)
+            if value != default:
+                s += f", {arg}={value!r}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.dtype != np.float32:
+            s += f", dtype={self.dtype}"
+        return s
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C_in, L), as ``torch.nn.ConvTranspose1d``.
+
+    The adjoint of ``Conv1d`` with the same stride, padding, dilation and groups: each
+    input sample scatters a copy of its kernel, scaled by the sample, into the output::
+
+        y_full[n, o, t*s + i*d] += x[n, c, t] * weight[c, o', i]
+
+    then ``p`` samples are cropped from the start and ``p - output_padding`` from the
+    end, and the bias is added (``o = g*C_out/G + o'`` for input channel c in group g).
+
+    Args:
+        in_channels, out_channels: C_in and C_out.
+        kernel_size: k.
+        stride, padding, dilation: s, p, d, those of the Conv1d this layer inverts the
+            shape of.
+        output_padding: extra samples at the end, < max(s, d); picks among the input
+            lengths that a stride-s convolution maps to the same length.
+        groups: G; C_in and C_out must be divisible by it.
+        bias: learn an additive bias per output channel.
+        dilation: d (after ``bias``, in PyTorch's order).
+        rng: the generator for the initial weights (fresh entropy if None).
+        dtype: of the parameters; inputs must match it.
+
+    **Shape:** (N, C_in, L) -> (N, C_out, L_out),
+    ``L_out = (L-1)*s - 2p + d(k-1) + output_padding + 1``.
+    Weight (C_in, C_out/G, k), bias (C_out,).
+
+    Example:
+        >>> up = ConvTranspose1d(8, 4, kernel_size=4, stride=2, padding=1,
+        ...                      rng=np.random.default_rng(0))
+        >>> up(np.zeros((2, 8, 25), dtype=np.float32)).shape
+        (2, 4, 50)
+    """
+
+    n_dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution over (N, C_in, H, W), as ``torch.nn.ConvTranspose2d``.
+
+    The adjoint of ``Conv2d`` with the same stride, padding, dilation and groups::
+
+        y_full[n, o, h*sH + i*dH, w*sW + j*dW] += x[n, c, h, w] * weight[c, o', i, j]
+
+    then ``pH`` rows are cropped from the top and ``pH - output_padding_H`` from the
+    bottom (likewise columns), and the bias is added.
+
+    Args:
+        in_channels, out_channels: C_in and C_out.
+        kernel_size, stride, padding, dilation: an int or an ``(H, W)`` pair.
+        output_padding: int or pair, extra rows/columns at the bottom/right; each
+            smaller than ``max(stride, dilation)`` on its axis.
+        groups: G; C_in and C_out must be divisible by it.
+        bias: learn an additive bias per output channel.
+        rng: the generator for the initial weights (fresh entropy if None).
+        dtype: of the parameters; inputs must match it.
+
+    **Shape:** (N, C_in, H, W) -> (N, C_out, H_out, W_out) with
+    ``H_out = (H-1)*sH - 2pH + dH(kH-1) + output_padding_H + 1``, likewise ``W_out``.
+    Weight (C_in, C_out/G, kH, kW), bias (C_out,).
+
+    Example:
+        >>> up = ConvTranspose2d(64, 32, kernel_size=4, stride=2, padding=1,
+        ...                      rng=np.random.default_rng(0))
+        >>> up(np.zeros((1, 64, 16, 12), dtype=np.float32)).shape
+        (1, 32, 32, 24)
+    """
+
+    n_dims = 2
+
+
+def homework_conv_transpose2d(in_channels: int, out_channels: int,
+                              kernel_size: int | tuple[int, int],
+                              upsampling_factor: int | tuple[int, int], *,
+                              rng: np.random.Generator | None = None,
+                              dtype=np.float32) -> Sequential:
+    """The CMU 11-785 homework's ``ConvTranspose2d``: ``Upsample2d(s)`` then a valid stride-1 conv.
+
+    ``y = conv2d(upsample_zeros(x, s), weight) + bias`` with an ordinary Conv2d weight
+    (C_out, C_in, kH, kW) and no padding. Compared with PyTorch's ConvTranspose2d of
+    stride s, it uses the kernel as given instead of flipped and channel-swapped, and
+    its output is PyTorch's cropped by ``kH-1`` rows and ``kW-1`` columns on *each*
+    side: with ``torch_weight = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]`` it equals
+    ``ConvTranspose2d(..., stride=s, padding=(kH-1, kW-1))``.
+
+    Args:
+        in_channels, out_channels: C_in and C_out.
+        kernel_size: int or (kH, kW).
+        upsampling_factor: s, an int or an (sH, sW) pair.
+        rng, dtype: as for Conv2d.
+
+    Returns:
+        ``Sequential(Upsample2d(s), Conv2d(in_channels, out_channels, kernel_size))``.
+
+    **Shape:** (N, C_in, H, W) -> (N, C_out, H_out, W_out),
+    ``H_out = sH(H-1) + 2 - kH``, likewise W_out; PyTorch's ConvTranspose2d of stride s
+    gives ``sH(H-1) + kH``, i.e. ``2(kH-1)`` more.
+
+    Example:
+        >>> net = homework_conv_transpose2d(3, 2, 3, 2, rng=np.random.default_rng(0))
+        >>> net
+        Sequential(
+          (0): Upsample2d(upsampling_factor=(2, 2))
+          (1): Conv2d(3, 2, kernel_size=(3, 3))
+        )
+        >>> net(np.zeros((1, 3, 5, 6), np.float32)).shape
+        (1, 2, 7, 9)
+    """
+    return Sequential(Upsample2d(upsampling_factor),
+                      Conv2d(in_channels, out_channels, kernel_size, rng=rng, dtype=dtype))
+
+
+def homework_conv_transpose1d(in_channels: int, out_channels: int, kernel_size: int,
+                              upsampling_factor: int, *,
+                              rng: np.random.Generator | None = None,
+                              dtype=np.float32) -> Sequential:
+    """The CMU 11-785 homework's ``ConvTranspose1d``: ``Upsample1d(s)`` then a valid stride-1 conv.
+
+    Equals PyTorch's ``ConvTranspose1d(stride=s, padding=k-1)`` with the weight flipped
+    and channel-swapped (see ``homework_conv_transpose2d``).
+
+    Args:
+        in_channels, out_channels: C_in and C_out.
+        kernel_size: k.
+        upsampling_factor: s.
+        rng, dtype: as for Conv1d.
+
+    Returns:
+        ``Sequential(Upsample1d(s), Conv1d(in_channels, out_channels, kernel_size))``.
+
+    **Shape:** (N, C_in, L) -> (N, C_out, L_out), ``L_out = s(L-1) + 2 - k``.
+
+    Example:
+        >>> net = homework_conv_transpose1d(3, 2, 3, 2, rng=np.random.default_rng(0))
+        >>> net(np.zeros((1, 3, 10), np.float32)).shape
+        (1, 2, 17)
+    """
+    return Sequential(Upsample1d(upsampling_factor),
+                      Conv1d(in_channels, out_channels, kernel_size, rng=rng, dtype=dtype))

@@ -174,7 +174,7 @@ class Trainer:
                  ) -> tuple[float, float]:
         """Mean loss and accuracy on ``(x, y)``, in eval mode, keeping no cache for backward."""
         total_loss, correct = 0.0, 0
-        for xb, yb, logits in self._batches(x, y, batch_size):
+        for _, yb, logits in self._batches(x, y, batch_size):
             total_loss += self.loss_fn(logits, yb) * len(yb)
             correct += int((logits.argmax(axis=1) == yb).sum())
         return total_loss / len(y), correct / len(y)

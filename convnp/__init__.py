@@ -5,7 +5,7 @@ Every layer writes out its own forward and backward pass. Start with ``convnp.la
 ``convnp.optim`` and ``convnp.train``.
 """
 
-from convnp import functional, init, interop, layers, losses
+from convnp import functional, init, interop, kernels, layers, losses, viz
 from convnp.gradcheck import gradcheck
 from convnp.layers import (
     GELU,
@@ -37,6 +37,8 @@ from convnp.layers import (
     Upsample2d,
 )
 from convnp.losses import CrossEntropyLoss, MSELoss
+from convnp.receptive_field import receptive_field
+from convnp.summary import summary
 
 __version__ = "0.1.0"
 
@@ -47,4 +49,5 @@ __all__ = [
     "functional", "gradcheck", "init", "layers", "losses",
     "ConvTranspose1d", "ConvTranspose2d", "Downsample1d", "Downsample2d", "Upsample",
     "Upsample1d", "Upsample2d", "interop",
+    "kernels", "receptive_field", "summary", "viz",
 ]

@@ -102,12 +102,13 @@ def main(argv: list[str] | None = None) -> float:
         save_checkpoint(args.save, model, optimizer, history, scheduler=scheduler, loader=loader)
         print(f"checkpoint written to {args.save}")
     if args.plot:
+        from convnp.viz import plot_history
+
         try:
-            from convnp.viz import plot_history
-        except ImportError as error:
+            plot_history(history, save=args.plot)
+        except ImportError as error:  # matplotlib is imported only when plotting
             print(f"--plot skipped: {error}", file=sys.stderr)
         else:
-            plot_history(history, save=args.plot)
             print(f"training curves written to {args.plot}")
     return accuracy
 

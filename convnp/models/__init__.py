@@ -1,5 +1,20 @@
 """Model zoo: LeNet-5 and the scanning-MLP-as-CNN models."""
 
 from convnp.models.lenet import lenet5
+from convnp.models.scan_reference import distributed_scan_mlp, scan_mlp, shared_parameter_count
+from convnp.models.scanning import (
+    CNN,
+    DistributedScanningMLP,
+    RowsAsTime,
+    SimpleScanningMLP,
+    TimeMajorFlatten,
+    conv1d_to_mlp_weight,
+    mlp_to_conv1d_weight,
+)
 
-__all__ = ["lenet5"]
+__all__ = [
+    "lenet5",
+    "CNN", "DistributedScanningMLP", "RowsAsTime", "SimpleScanningMLP", "TimeMajorFlatten",
+    "conv1d_to_mlp_weight", "distributed_scan_mlp", "mlp_to_conv1d_weight", "scan_mlp",
+    "shared_parameter_count",
+]

@@ -2,8 +2,14 @@
 
     python examples/train_lenet.py                        # modern LeNet, full MNIST, >= 99%
     python examples/train_lenet.py --sample --epochs 3    # the bundled 5,000-digit sample
-    python examples/train_lenet.py --dataset fashion-mnist --variant classic \\
-        --optimizer sgd --lr 0.9 --batch-size 256 --momentum 0 --no-normalize --schedule none
+    python examples/train_lenet.py --variant classic --dataset fashion-mnist   # d2l's LeNet
+
+Each variant has its own recipe of defaults (any flag overrides it):
+
+    modern   SGD lr 0.05, momentum 0.9, weight decay 5e-4, batch 64, cosine schedule,
+             inputs standardised with the MNIST mean and std
+    classic  Dive into Deep Learning's: SGD lr 0.9, no momentum, batch 256, constant lr,
+             Xavier init, inputs in [0, 1]
 
 If full MNIST cannot be found or downloaded, the script says so in one line and trains
 on the bundled sample, so the command always works.
@@ -32,29 +38,42 @@ from convnp.models import lenet5
 from convnp.optim import SGD, Adam, CosineAnnealingLR
 from convnp.train import Trainer
 
+RECIPES = {
+    "modern": {"batch_size": 64, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
+               "schedule": "cosine", "normalize": True},
+    "classic": {"batch_size": 256, "lr": 0.9, "momentum": 0.0, "weight_decay": 0.0,
+                "schedule": "none", "normalize": False},
+}
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     p.add_argument("--variant", choices=["modern", "classic"], default="modern")
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--weight-decay", type=float)
     p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    p.add_argument("--schedule", choices=["cosine", "none"], default="cosine",
-                   help="learning-rate schedule over the epochs (default: cosine annealing)")
-    p.add_argument("--no-normalize", action="store_true",
-                   help="feed pixels in [0, 1] instead of standardising with the MNIST mean/std")
+    p.add_argument("--schedule", choices=["cosine", "none"],
+                   help="learning-rate schedule over the epochs")
+    p.add_argument("--normalize", action=argparse.BooleanOptionalAction,
+                   help="standardise inputs with the MNIST mean/std (else pixels in [0, 1])")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None, help="folder with the IDX files")
     p.add_argument("--save", default=None, metavar="PATH", help="write a checkpoint (.npz)")
     p.add_argument("--sample", action="store_true", help="use the bundled MNIST sample")
+    p.add_argument("--no-download", action="store_true",
+                   help="only look for the dataset on disk, never download it")
     p.add_argument("--plot", default=None, metavar="PATH",
                    help="save training curves as PNG (needs matplotlib)")
     p.add_argument("--verbose", type=int, default=1)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for name, value in RECIPES[args.variant].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
 
 
 def load_data(args: argparse.Namespace):
@@ -62,8 +81,8 @@ def load_data(args: argparse.Namespace):
     if not args.sample:
         loader = load_mnist if args.dataset == "mnist" else load_fashion_mnist
         try:
-            train = loader("train", root=args.data_dir)
-            test = loader("test", root=args.data_dir)
+            train = loader("train", root=args.data_dir, download=not args.no_download)
+            test = loader("test", root=args.data_dir, download=not args.no_download)
             return (*train, *test, f"full {args.dataset}")
         except (OSError, RuntimeError, ValueError) as error:
             reason = str(error).splitlines()[0]
@@ -76,7 +95,7 @@ def main(argv: list[str] | None = None) -> float:
     args = parse_args(argv)
     start = time.perf_counter()
     x_train, y_train, x_test, y_test, description = load_data(args)
-    if not args.no_normalize:
+    if args.normalize:
         x_train = normalize(x_train, MNIST_MEAN, MNIST_STD)
         x_test = normalize(x_test, MNIST_MEAN, MNIST_STD)
     print(f"{args.variant} LeNet on {description}: {len(x_train)} training, {len(x_test)} "

@@ -128,9 +128,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             what is wrong (expected vs actual).
 
     Example:
-        >>> images = read_idx("train-images-idx3-ubyte.gz")  # doctest: +SKIP
-        >>> images.shape, images.dtype                      # doctest: +SKIP
-        ((60000, 28, 28), dtype('uint8'))
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "images-idx3-ubyte.gz")
+        >>> write_idx(path, np.zeros((3, 28, 28), dtype=np.uint8))
+        >>> images = read_idx(path)
+        >>> images.shape, images.dtype
+        ((3, 28, 28), dtype('uint8'))
     """
     return decode_idx(read_idx_bytes(path), str(path))
 
@@ -177,8 +180,12 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
         A context manager yielding a binary file object to write to.
 
     Example:
-        >>> with atomic_writer("out.bin") as f:  # doctest: +SKIP
-        ...     f.write(b"all or nothing")
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "out.bin")
+        >>> with atomic_writer(path) as f:
+        ...     _ = f.write(b"all or nothing")
+        >>> open(path, "rb").read()
+        b'all or nothing'
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -210,7 +217,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
         ValueError: for a dtype IDX cannot store or a 0-d array.
 
     Example:
-        >>> write_idx("labels-idx1-ubyte.gz", np.array([5, 0, 4], dtype=np.uint8))  # doctest: +SKIP
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte.gz")
+        >>> write_idx(path, np.array([5, 0, 4], dtype=np.uint8))
+        >>> read_idx(path)
+        array([5, 0, 4], dtype=uint8)
     """
     data = encode_idx(array)
     if str(path).endswith(".gz"):

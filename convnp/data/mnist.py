@@ -192,9 +192,10 @@ def download_file(filename: str, folder: str | os.PathLike, mirrors: Sequence[st
             wrong checksum); the message lists each mirror's failure. Nothing is left in
             ``folder`` by a failed attempt.
 
-    Example:
-        >>> download_file("t10k-labels-idx1-ubyte.gz", "data/mnist", MNIST_MIRRORS,
-        ...               MNIST_GZ_MD5["t10k-labels-idx1-ubyte.gz"])  # doctest: +SKIP
+    Example (needs the network, so it is not run as a test)::
+
+        download_file("t10k-labels-idx1-ubyte.gz", "data/mnist", MNIST_MIRRORS,
+                      MNIST_GZ_MD5["t10k-labels-idx1-ubyte.gz"])
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -354,10 +355,10 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None,
         DatasetNotFoundError: if the files are not found and could not be downloaded.
         ValueError: if a file is corrupt or fails a check; the message names the file.
 
-    Example:
-        >>> images, labels = load_mnist("test")  # doctest: +SKIP
-        >>> images.shape, labels[:3]            # doctest: +SKIP
-        ((10000, 28, 28), array([7, 2, 1]))
+    Example (needs the files or the network, so it is not run as a test)::
+
+        images, labels = load_mnist("test")
+        images.shape, labels[:3]     # ((10000, 28, 28), array([7, 2, 1]))
     """
     return _load(_MNIST, split, root, download, verify, mirrors, checksums, timeout,
                  "load_mnist")

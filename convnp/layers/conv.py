@@ -17,17 +17,23 @@ from convnp.functional.shapes import ntuple
 from convnp.layers.module import Module, Parameter, check_grad, check_input
 
 
-class _ConvNd(Module):
-    """Shared code of Conv1d and Conv2d; ``n_dims`` is the number of spatial axes.
+class _ConvBase(Module):
+    """What convolution and transposed-convolution layers share.
 
-    A 1-D convolution runs through the 2-D kernels with a height-1 image and kernel.
+    Checks of channels, groups, kernel_size, stride and dilation; the weight and bias;
+    PyTorch's default init; viewing 1-D data as 2-D (height 1); the backward wiring and
+    the repr. A subclass sets ``transposed`` (weight (C_in, C_out/G, *k) instead of
+    (C_out, C_in/G, *k)), ``backward_kernel`` and ``repr_defaults``, and writes
+    ``forward``, which saves ``(kernel cache, pads or None, output shape)``.
     """
 
     n_dims = 2
+    transposed = False
+    padding_mode = "zeros"
+    backward_kernel = staticmethod(conv2d_backward)
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 *, rng: np.random.Generator | None = None, dtype=np.float32) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, dilation,
+                 groups: int, bias: bool, rng: np.random.Generator | None, dtype) -> None:
         super().__init__()
         name, n = type(self).__name__, self.n_dims
         for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
@@ -39,10 +45,6 @@ class _ConvNd(Module):
                 f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
                 f"both be divisible by groups ({groups})"
             )
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(
-                f"{name}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}"
-            )
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
         self.stride = ntuple(stride, n, "stride", name)
@@ -50,6 +52,89 @@ class _ConvNd(Module):
         for arg in ("kernel_size", "stride", "dilation"):
             if min(getattr(self, arg)) < 1:
                 raise ValueError(f"{name}: {arg} must be >= 1, got {getattr(self, arg)}")
+        self.dtype = np.dtype(dtype)
+        first, second = (in_channels, out_channels) if self.transposed else (out_channels,
+                                                                              in_channels)
+        shape = (first, second // groups, *self.kernel_size)
+        self.weight = Parameter(np.zeros(shape, dtype=self.dtype))
+        self.bias = Parameter(np.zeros(out_channels, dtype=self.dtype)) if bias else None
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+        """PyTorch's default init: weight and bias uniform in +-1/sqrt(fan_in).
+
+        ``fan_in = weight.shape[1] * prod(kernel_size)``: C_in/G * prod(k) for a
+        convolution. PyTorch uses the same expression for a transposed convolution, where
+        ``weight.shape[1]`` is C_out/G.
+        """
+        rng = rng if rng is not None else np.random.default_rng()
+        fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+        self.weight.data[...] = init.kaiming_uniform(self.weight.shape, fan_in, rng,
+                                                     a=math.sqrt(5), dtype=self.dtype)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(fan_in)
+            self.bias.data[...] = rng.uniform(-bound, bound, self.out_channels)
+
+    def _as_2d(self, x: np.ndarray) -> np.ndarray:
+        return x[:, :, None, :] if self.n_dims == 1 else x
+
+    def _pair(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
+        return (fill, values[0]) if self.n_dims == 1 else (values[0], values[1])
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
+
+        Args:
+            grad_y: dL/dy, shaped like the forward output.
+
+        Returns:
+            dL/dx, shaped like the forward input.
+        """
+        cache, pads, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape)
+        grad_x, grad_weight, grad_bias = self.backward_kernel(self._as_2d(grad_y), cache,
+                                                              input_grad)
+        self.weight.grad += grad_weight.reshape(self.weight.shape)
+        if self.bias is not None:
+            self.bias.grad += grad_bias
+        if grad_x is None:
+            return None
+        grad_x = grad_x[:, :, 0, :] if self.n_dims == 1 else grad_x
+        return grad_x if pads is None else pad_backward(grad_x, pads, self.padding_mode)
+
+    def repr_defaults(self) -> dict:
+        """Arguments shown by ``repr`` only when they differ from these defaults."""
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        for arg, default in self.repr_defaults().items():
+            value = getattr(self, arg)
+            if value != default:
+                s += f", {arg}={value!r}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.dtype != np.float32:
+            s += f", dtype={self.dtype}"
+        return s
+
+
+class _ConvNd(_ConvBase):
+    """Shared code of Conv1d and Conv2d; ``n_dims`` is the number of spatial axes.
+
+    A 1-D convolution runs through the 2-D kernels with a height-1 image and kernel.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 *, rng: np.random.Generator | None = None, dtype=np.float32) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, dilation, groups,
+                         bias, rng, dtype)
+        name, n = type(self).__name__, self.n_dims
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(
+                f"{name}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}"
+            )
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
                 raise ValueError(f"{name}: padding must be 'valid', 'same', an int or "
@@ -63,24 +148,6 @@ class _ConvNd(Module):
             if min(self.padding) < 0:
                 raise ValueError(f"{name}: padding must be >= 0, got {self.padding}")
         self.padding_mode = padding_mode
-        self.dtype = np.dtype(dtype)
-        shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(np.zeros(shape, dtype=self.dtype))
-        self.bias = Parameter(np.zeros(out_channels, dtype=self.dtype)) if bias else None
-        self.reset_parameters(rng)
-
-    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
-        """PyTorch's default init: weight and bias uniform in +-1/sqrt(fan_in).
-
-        ``fan_in = C_in/G * prod(kernel_size)``.
-        """
-        rng = rng if rng is not None else np.random.default_rng()
-        fan_in = self.in_channels // self.groups * math.prod(self.kernel_size)
-        self.weight.data[...] = init.kaiming_uniform(self.weight.shape, fan_in, rng,
-                                                     a=math.sqrt(5), dtype=self.dtype)
-        if self.bias is not None:
-            bound = 1 / math.sqrt(fan_in)
-            self.bias.data[...] = rng.uniform(-bound, bound, self.out_channels)
 
     def _pads(self, sizes: tuple[int, ...]) -> list[tuple[int, int]]:
         """``(before, after)`` padding per spatial axis; 'same' puts any odd extra after."""
@@ -101,12 +168,6 @@ class _ConvNd(Module):
                 raise ValueError(f"{name}: circular padding {p} must not exceed the input "
                                  f"size {n}")
         return pads
-
-    def _as_2d(self, x: np.ndarray) -> np.ndarray:
-        return x[:, :, None, :] if self.n_dims == 1 else x
-
-    def _pair(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
-        return (fill, values[0]) if self.n_dims == 1 else (values[0], values[1])
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Convolve ``x``.
@@ -142,40 +203,10 @@ class _ConvNd(Module):
         self._save((cache, pads if padded_here else None, y.shape))
         return y
 
-    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
-
-        Args:
-            grad_y: dL/dy, shaped like the forward output.
-
-        Returns:
-            dL/dx, shaped like the forward input.
-        """
-        cache, pads, y_shape = self._saved()
-        check_grad(self, grad_y, y_shape)
-        grad_x, grad_weight, grad_bias = conv2d_backward(self._as_2d(grad_y), cache, input_grad)
-        self.weight.grad += grad_weight.reshape(self.weight.shape)
-        if self.bias is not None:
-            self.bias.grad += grad_bias
-        if grad_x is None:
-            return None
-        grad_x = grad_x[:, :, 0, :] if self.n_dims == 1 else grad_x
-        return grad_x if pads is None else pad_backward(grad_x, pads, self.padding_mode)
-
-    def extra_repr(self) -> str:
+    def repr_defaults(self) -> dict:
         n = self.n_dims
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-        defaults = {"stride": (1,) * n, "padding": (0,) * n, "dilation": (1,) * n,
-                    "groups": 1, "padding_mode": "zeros"}
-        for arg, default in defaults.items():
-            value = getattr(self, arg)
-            if value != default:
-                s += f", {arg}={value!r}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.dtype != np.float32:
-            s += f", dtype={self.dtype}"
-        return s
+        return {"stride": (1,) * n, "padding": (0,) * n, "dilation": (1,) * n, "groups": 1,
+                "padding_mode": "zeros"}
 
 
 class Conv1d(_ConvNd):

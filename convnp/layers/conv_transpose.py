@@ -11,50 +11,33 @@ and ``docs/decompositions.md``).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from convnp import init
 from convnp.functional.conv_transpose import (
     conv_transpose2d_backward,
     conv_transpose2d_forward,
 )
 from convnp.functional.shapes import conv_transpose_output_size, ntuple
 from convnp.layers.container import Sequential
-from convnp.layers.conv import Conv1d, Conv2d
-from convnp.layers.module import Module, Parameter, check_grad, check_input
+from convnp.layers.conv import Conv1d, Conv2d, _ConvBase
+from convnp.layers.module import check_input
 from convnp.layers.resample import Upsample1d, Upsample2d
 
 
-class _ConvTransposeNd(Module):
+class _ConvTransposeNd(_ConvBase):
     """Shared code of ConvTranspose1d and ConvTranspose2d; ``n_dims`` = number of spatial axes."""
 
-    n_dims = 2
+    transposed = True
+    backward_kernel = staticmethod(conv_transpose2d_backward)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1, *,
                  rng: np.random.Generator | None = None, dtype=np.float32) -> None:
-        super().__init__()
+        super().__init__(in_channels, out_channels, kernel_size, stride, dilation, groups,
+                         bias, rng, dtype)
         name, n = type(self).__name__, self.n_dims
-        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                           ("groups", groups)):
-            if value < 1:
-                raise ValueError(f"{name}: {arg} must be >= 1, got {value}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
-                f"both be divisible by groups ({groups})"
-            )
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
-        self.stride = ntuple(stride, n, "stride", name)
         self.padding = ntuple(padding, n, "padding", name)
         self.output_padding = ntuple(output_padding, n, "output_padding", name)
-        self.dilation = ntuple(dilation, n, "dilation", name)
-        for arg in ("kernel_size", "stride", "dilation"):
-            if min(getattr(self, arg)) < 1:
-                raise ValueError(f"{name}: {arg} must be >= 1, got {getattr(self, arg)}")
         for arg in ("padding", "output_padding"):
             if min(getattr(self, arg)) < 0:
                 raise ValueError(f"{name}: {arg} must be >= 0, got {getattr(self, arg)}")
@@ -65,31 +48,6 @@ class _ConvTransposeNd(Module):
                     f"on each axis, got output_padding={self.output_padding}, "
                     f"stride={self.stride}, dilation={self.dilation}"
                 )
-        self.dtype = np.dtype(dtype)
-        shape = (in_channels, out_channels // groups, *self.kernel_size)
-        self.weight = Parameter(np.zeros(shape, dtype=self.dtype))
-        self.bias = Parameter(np.zeros(out_channels, dtype=self.dtype)) if bias else None
-        self.reset_parameters(rng)
-
-    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
-        """PyTorch's default init: weight and bias uniform in +-1/sqrt(fan_in).
-
-        PyTorch computes ``fan_in`` from the weight's shape as for a convolution,
-        ``weight.shape[1] * prod(kernel_size) = C_out/G * prod(kernel_size)``.
-        """
-        rng = rng if rng is not None else np.random.default_rng()
-        fan_in = self.out_channels // self.groups * math.prod(self.kernel_size)
-        self.weight.data[...] = init.kaiming_uniform(self.weight.shape, fan_in, rng,
-                                                     a=math.sqrt(5), dtype=self.dtype)
-        if self.bias is not None:
-            bound = 1 / math.sqrt(fan_in)
-            self.bias.data[...] = rng.uniform(-bound, bound, self.out_channels)
-
-    def _pair(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
-        return (fill, values[0]) if self.n_dims == 1 else (values[0], values[1])
-
-    def _as_2d(self, x: np.ndarray) -> np.ndarray:
-        return x[:, :, None, :] if self.n_dims == 1 else x
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Transposed-convolve ``x``.
@@ -115,43 +73,13 @@ class _ConvTransposeNd(Module):
             self._pair(self.output_padding, 0), self.groups, self._pair(self.dilation, 1),
         )
         y = y[:, :, 0, :] if self.n_dims == 1 else y
-        self._save((cache, y.shape))
+        self._save((cache, None, y.shape))
         return y
 
-    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
-
-        Args:
-            grad_y: dL/dy, shaped like the forward output.
-
-        Returns:
-            dL/dx, shaped like the forward input.
-        """
-        cache, y_shape = self._saved()
-        check_grad(self, grad_y, y_shape)
-        grad_x, grad_weight, grad_bias = conv_transpose2d_backward(self._as_2d(grad_y), cache,
-                                                                   input_grad)
-        self.weight.grad += grad_weight.reshape(self.weight.shape)
-        if self.bias is not None:
-            self.bias.grad += grad_bias
-        if grad_x is None:
-            return None
-        return grad_x[:, :, 0, :] if self.n_dims == 1 else grad_x
-
-    def extra_repr(self) -> str:
+    def repr_defaults(self) -> dict:
         n = self.n_dims
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-        defaults = {"stride": (1,) * n, "padding": (0,) * n, "output_padding": (0,) * n,
-                    "groups": 1, "dilation": (1,) * n}
-        for arg, default in defaults.items():
-            value = getattr(self, arg)
-            if value != default:
-                s += f", {arg}={value!r}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.dtype != np.float32:
-            s += f", dtype={self.dtype}"
-        return s
+        return {"stride": (1,) * n, "padding": (0,) * n, "output_padding": (0,) * n,
+                "groups": 1, "dilation": (1,) * n}
 
 
 class ConvTranspose1d(_ConvTransposeNd):

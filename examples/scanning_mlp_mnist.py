@@ -1,6 +1,6 @@
 """Scanning MLPs on MNIST: read each digit row by row, as a CNN and as a literal scan.
 
-    CONVNP_DATA=/work/shared/datasets python examples/scanning_mlp_mnist.py
+    python examples/scanning_mlp_mnist.py                         # full MNIST (see --data-dir)
     python examples/scanning_mlp_mnist.py --sample --epochs 2     # bundled 5,000-digit sample
 
 (On a busy 2-core machine, ``OPENBLAS_NUM_THREADS=1`` in front can make training many

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from convnp.files import atomic_writer
 from convnp.layers.module import Module
 from convnp.receptive_field import receptive_field
 from convnp.summary import inspection_mode, model_dtype, named_layers
@@ -47,20 +47,8 @@ def _figure(width: float, height: float) -> Figure:
 def _finish(fig: Figure, save: PathLike | None) -> Figure:
     """Save ``fig`` as a PNG at ``save`` (write a temporary file, then rename); return it."""
     if save is not None:
-        path = os.path.abspath(os.fspath(save))
-        folder, name = os.path.split(path)
-        tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
-        # os.open with mode 0o666 lets the umask decide the permissions, as for any new file
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                fig.savefig(f, format="png", dpi=100)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_writer(save) as f:
+            fig.savefig(f, format="png", dpi=100)
     return fig
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from convnp.data import read_idx, write_idx
-from convnp.data.idx import atomic_writer, decode_idx, encode_idx
+from convnp.data.idx import decode_idx, encode_idx
+from convnp.files import atomic_writer
 
 DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
 

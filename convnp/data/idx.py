@@ -17,16 +17,14 @@ expected and what was found, so a truncated download is easy to diagnose.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
-import tempfile
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
+
+from convnp.files import atomic_writer
 
 #: IDX dtype code -> NumPy dtype (big-endian, as stored on disk).
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -164,43 +162,6 @@ def encode_idx(array: np.ndarray) -> bytes:
     header = bytes([0, 0, codes[native], array.ndim])
     header += np.asarray(array.shape, dtype=">u4").tobytes()
     return header + array.astype(native.newbyteorder(">")).tobytes()
-
-
-@contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """Open a temporary file next to ``path``; rename it to ``path`` only on success.
-
-    If the ``with`` block raises (or is interrupted by Ctrl-C), the temporary file is
-    deleted and ``path`` is untouched, so a reader never sees a half-written file.
-
-    Args:
-        path: the final file name. Its folder must exist.
-
-    Returns:
-        A context manager yielding a binary file object to write to.
-
-    Example:
-        >>> import os, tempfile
-        >>> path = os.path.join(tempfile.mkdtemp(), "out.bin")
-        >>> with atomic_writer(path) as f:
-        ...     _ = f.write(b"all or nothing")
-        >>> open(path, "rb").read()
-        b'all or nothing'
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file readable by its owner only; give it usual permissions.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:

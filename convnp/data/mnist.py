@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from convnp.data.idx import atomic_writer, decode_idx, read_idx_bytes
+from convnp.data.idx import decode_idx, read_idx_bytes
+from convnp.files import atomic_writer
 
 #: Seconds to wait on each network operation (connect, each read) before giving up.
 DEFAULT_TIMEOUT = 30.0

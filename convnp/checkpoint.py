@@ -11,11 +11,11 @@ half-written checkpoint in place of a good one.
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
+import zipfile
 
 import numpy as np
 
+from convnp.files import atomic_writer
 from convnp.layers.module import Module
 from convnp.train import History
 
@@ -48,15 +48,8 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer=None,
         if part is not None:
             for key, value in part.state_dict().items():
                 arrays[f"{prefix}.{key}"] = np.asarray(value)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_writer(path) as f:
+        np.savez(f, **arrays)
 
 
 def load_checkpoint(path: str | os.PathLike, model: Module, optimizer=None, *, scheduler=None,
@@ -64,12 +57,20 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer=None, *, s
     """Restore what ``save_checkpoint`` wrote into the given objects; return the History.
 
     Raises:
-        ValueError: if the file does not match the model (missing or unexpected weights,
+        ValueError: if the file is not a convnp checkpoint (truncated, not an ``.npz``),
+            or does not match the model (missing or unexpected weights,
             other shapes or dtypes), or lacks the state of a given optimizer, scheduler or
             loader. The message names the file.
     """
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive")
+        with data:
+            arrays = {key: data[key] for key in data.files}
+    except (ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"load_checkpoint: {path} is not a readable convnp .npz checkpoint "
+                         f"({error})") from error
     if int(arrays.get("format_version", -1)) != FORMAT_VERSION:
         raise ValueError(f"load_checkpoint: {path} is not a convnp checkpoint (format version "
                          f"{FORMAT_VERSION} expected)")

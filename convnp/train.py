@@ -34,7 +34,8 @@ HISTORY_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "secon
 class History:
     """Per-epoch records of a training run; each attribute is a list with one entry per epoch.
 
-    ``val_loss``/``val_acc`` hold NaN for epochs run without validation data.
+    ``val_loss``/``val_acc`` hold NaN for epochs run without validation data; ``lr`` is the
+    learning rate at the start of each epoch.
 
     Example:
         >>> h = History()
@@ -73,7 +74,8 @@ class Trainer:
     """Train and evaluate a classifier.
 
     Args:
-        model: a Module mapping images to logits (N, C).
+        model: a Module mapping images to logits (N, C) whose ``backward`` takes
+            ``input_grad`` (``Sequential`` and layers with parameters do).
         loss_fn: e.g. ``CrossEntropyLoss()``; called as ``loss_fn(logits, y)``, with
             ``loss_fn.backward()`` giving dloss/dlogits.
         optimizer: e.g. ``SGD(model.parameters(), lr=0.05, momentum=0.9)``.
@@ -100,6 +102,9 @@ class Trainer:
     def __init__(self, model: Module, loss_fn, optimizer, scheduler=None, *,
                  scheduler_step: str = "epoch", verbose: int = 1,
                  stream: TextIO | None = None) -> None:
+        if getattr(loss_fn, "reduction", "mean") != "mean":
+            raise ValueError(f"Trainer: loss_fn must average over the batch (reduction='mean'), "
+                             f"got reduction={loss_fn.reduction!r}")
         if scheduler_step not in ("epoch", "batch"):
             raise ValueError(f"Trainer: scheduler_step must be 'epoch' or 'batch', got "
                              f"{scheduler_step!r}")
@@ -123,6 +128,8 @@ class Trainer:
             FloatingPointError: if a loss is NaN or infinite. The step that produced it is
                 not taken, so the model keeps the weights from before it.
         """
+        if len(train_loader) == 0:
+            raise ValueError(f"Trainer.fit: train_loader yields no batches ({train_loader!r})")
         first = len(self.history) + 1
         for epoch in range(first, first + epochs):
             lr = self.optimizer.lr
@@ -173,6 +180,8 @@ class Trainer:
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 256
                  ) -> tuple[float, float]:
         """Mean loss and accuracy on ``(x, y)``, in eval mode, keeping no cache for backward."""
+        if len(y) == 0:
+            raise ValueError("Trainer.evaluate: got no samples (len(y) == 0)")
         total_loss, correct = 0.0, 0
         for _, yb, logits in self._batches(x, y, batch_size):
             total_loss += self.loss_fn(logits, yb) * len(yb)

@@ -241,3 +241,34 @@ def test_smoke_lenet_learns_the_bundled_sample():
     cpu_seconds = time.process_time() - start
     assert accuracy >= 0.90, accuracy
     assert cpu_seconds < 60, cpu_seconds
+
+
+@pytest.mark.parametrize("content", ["truncated", "junk", "npy"])
+def test_a_file_that_is_not_a_checkpoint_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "bad.npz"
+    if content == "truncated":
+        save_checkpoint(path, small_net(0))
+        path.write_bytes(path.read_bytes()[:100])
+    elif content == "junk":
+        path.write_bytes(b"this is not a checkpoint at all")
+    else:
+        with open(path, "wb") as f:
+            np.save(f, np.zeros(3))
+    with pytest.raises(ValueError, match=r"load_checkpoint: .*bad.npz is not a readable convnp "
+                                         r"\.npz checkpoint"):
+        load_checkpoint(path, small_net(0))
+
+
+def test_trainer_rejects_an_empty_loader_and_empty_evaluation_data():
+    _, _, _, _, trainer = make_run()
+    x, y = toy_data()
+    with pytest.raises(ValueError, match="Trainer.fit: train_loader yields no batches"):
+        trainer.fit(DataLoader(x[:5], y[:5], batch_size=10, drop_last=True), epochs=1)
+    with pytest.raises(ValueError, match=r"Trainer.evaluate: got no samples"):
+        trainer.evaluate(x[:0], y[:0])
+
+
+def test_trainer_needs_a_mean_reduced_loss():
+    model = small_net(0)
+    with pytest.raises(ValueError, match=r"reduction='mean'\), got reduction='sum'"):
+        Trainer(model, CrossEntropyLoss(reduction="sum"), SGD(model.parameters(), lr=0.1))

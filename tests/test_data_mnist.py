@@ -14,6 +14,10 @@ import pytest
 
 import convnp.data.mnist as mnist
 from convnp.data import (
+    FASHION_MNIST_MEAN,
+    FASHION_MNIST_STD,
+    MNIST_MEAN,
+    MNIST_STD,
     DatasetNotFoundError,
     load_fashion_mnist,
     load_mnist,
@@ -224,14 +228,24 @@ def test_real_mnist_train(mnist_train):
                                   [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
 
 
-def test_real_mnist_pixel_statistics(mnist_train):
-    images, _ = mnist_train
-    # A histogram of the 256 grey levels gives exact moments without a float copy.
+def pixel_moments(images: np.ndarray) -> tuple[float, float]:
+    """Mean and std after scaling to [0, 1], exact, from a histogram (no float copy)."""
     counts = np.bincount(images.ravel(), minlength=256)
     values = np.arange(256) / 255.0
     mean = (counts * values).sum() / counts.sum()
-    std = np.sqrt((counts * values**2).sum() / counts.sum() - mean**2)
-    np.testing.assert_allclose([mean, std], [0.1307, 0.3081], atol=5e-5)
+    return mean, np.sqrt((counts * values**2).sum() / counts.sum() - mean**2)
+
+
+def test_real_mnist_pixel_statistics(mnist_train):
+    images, _ = mnist_train
+    np.testing.assert_allclose(pixel_moments(images), [MNIST_MEAN, MNIST_STD], atol=5e-5)
+    np.testing.assert_allclose(pixel_moments(images), [0.1307, 0.3081], atol=5e-5)
+
+
+def test_real_fashion_mnist_pixel_statistics():
+    images, _ = load_fashion_mnist("train", root=real_root("fashion-mnist"), download=False)
+    np.testing.assert_allclose(pixel_moments(images), [FASHION_MNIST_MEAN, FASHION_MNIST_STD],
+                               atol=5e-5)
 
 
 def test_real_mnist_test_verifies():

@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from convnp.checkpoint import load_checkpoint
 from convnp.models import lenet5
@@ -45,3 +46,17 @@ def test_classic_variant_defaults_to_the_d2l_recipe():
     args = load_example().parse_args(["--variant", "classic", "--lr", "0.5"])
     assert (args.batch_size, args.lr, args.momentum, args.schedule, args.normalize) == (
         256, 0.5, 0.0, "none", False)
+
+
+def test_adam_gets_its_own_learning_rate_and_rejects_momentum(capsys):
+    example = load_example()
+    assert example.parse_args(["--optimizer", "adam"]).lr == 1e-3
+    with pytest.raises(SystemExit):
+        example.parse_args(["--optimizer", "adam", "--momentum", "0.5"])
+    assert "--momentum applies to --optimizer sgd only" in capsys.readouterr().err
+
+
+def test_a_missing_output_folder_is_reported_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        load_example().parse_args(["--save", str(tmp_path / "nowhere" / "lenet.npz")])
+    assert "nowhere does not exist" in capsys.readouterr().err

@@ -9,6 +9,8 @@
 
 from convnp.data.idx import read_idx, write_idx
 from convnp.data.loader import (
+    FASHION_MNIST_MEAN,
+    FASHION_MNIST_STD,
     MNIST_MEAN,
     MNIST_STD,
     DataLoader,
@@ -29,7 +31,8 @@ from convnp.data.mnist import (
 )
 
 __all__ = [
-    "FASHION_MNIST_MIRRORS", "MNIST_MEAN", "MNIST_MIRRORS", "MNIST_STD", "DataLoader",
+    "FASHION_MNIST_MEAN", "FASHION_MNIST_MIRRORS", "FASHION_MNIST_STD", "MNIST_MEAN",
+    "MNIST_MIRRORS", "MNIST_STD", "DataLoader",
     "DatasetNotFoundError", "DownloadError", "download_dataset", "download_file",
     "load_fashion_mnist", "load_mnist", "load_mnist_sample", "normalize", "one_hot",
     "read_idx", "train_val_split", "write_idx",

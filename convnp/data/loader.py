@@ -24,6 +24,9 @@ import numpy as np
 #: Mean and standard deviation of the MNIST training pixels after scaling to [0, 1].
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
+#: The same for Fashion-MNIST.
+FASHION_MNIST_MEAN = 0.2860
+FASHION_MNIST_STD = 0.3530
 
 
 def _to_float(x: np.ndarray) -> np.ndarray:

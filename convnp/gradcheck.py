@@ -70,6 +70,14 @@ def gradcheck(f: Module | Callable, *inputs: np.ndarray, eps: float = 1e-6, atol
         y, backward = f(*inputs)
         g = rng.standard_normal(np.shape(y))
         grads = backward(g)
+        if not isinstance(grads, (tuple, list)):
+            raise TypeError(
+                "gradcheck: backward must return a tuple with one gradient per input "
+                f"(None for inputs not differentiated), got {type(grads).__name__}"
+            )
+        if len(grads) != len(inputs):
+            raise ValueError(f"gradcheck: backward returned {len(grads)} gradients for "
+                             f"{len(inputs)} inputs; return one per input (None to skip one)")
         pairs = [(i, x, gr) for i, (x, gr) in enumerate(zip(inputs, grads)) if gr is not None]
         analytic = [gr for _, _, gr in pairs]
         arrays = [x for _, x, _ in pairs]

@@ -177,7 +177,7 @@ def _build_from_torch(m: Any, nn: Any, rng: np.random.Generator) -> Module | Non
         if m.return_indices:
             raise ValueError("return_indices=True is not supported")
         pool = MaxPool1d if t is nn.MaxPool1d else MaxPool2d
-        return pool(m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode)
+        return pool(m.kernel_size, m.stride, m.padding, m.dilation, ceil_mode=m.ceil_mode)
     if t in (nn.AvgPool1d, nn.AvgPool2d):
         if getattr(m, "divisor_override", None) is not None:
             raise ValueError(f"divisor_override={m.divisor_override} is not supported")

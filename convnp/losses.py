@@ -21,7 +21,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 class _Loss:
     """Shared reduction logic. ``forward`` returns a float ('mean', 'sum') or an array ('none')."""
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, *, reduction: str = "mean") -> None:
         if reduction not in _REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, "
                              f"got {reduction!r}")
@@ -41,8 +41,12 @@ class _Loss:
                      dtype: np.dtype) -> np.ndarray:
         """dL/d(per-element losses): 1/count for 'mean', 1 for 'sum', ``grad`` for 'none'."""
         if self.reduction == "none":
-            grad = np.broadcast_to(np.asarray(grad, dtype=dtype), shape)
-            return grad
+            grad = np.asarray(grad, dtype=dtype)
+            if grad.ndim and grad.shape != shape:
+                raise ValueError(f"{type(self).__name__}.backward: with reduction='none' grad "
+                                 f"must be a scalar or have the losses' shape {shape}, got "
+                                 f"{grad.shape}")
+            return np.broadcast_to(grad, shape)
         scale = grad / count if self.reduction == "mean" else grad
         return np.full(shape, scale, dtype=dtype)
 
@@ -66,6 +70,8 @@ class CrossEntropyLoss(_Loss):
         reduction: ``'mean'`` (over N), ``'sum'`` or ``'none'`` (per-sample losses).
         label_smoothing: e in [0, 1].
 
+    Both are keyword-only: torch's first positional argument is ``weight``.
+
     **Shape:** logits (N, C); target (N,) int class indices or (N, C) probabilities.
     Output: a float, or (N,) for ``reduction='none'``.
 
@@ -77,8 +83,8 @@ class CrossEntropyLoss(_Loss):
         array([[-0.213 ,  0.1065,  0.1065]])
     """
 
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
-        super().__init__(reduction)
+    def __init__(self, *, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction=reduction)
         if not 0 <= label_smoothing <= 1:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
                              f"{label_smoothing}")
@@ -122,7 +128,8 @@ class MSELoss(_Loss):
     """Mean squared error ``mean((pred - target)^2)``; gradient ``2 (pred - target) / numel``.
 
     Args:
-        reduction: ``'mean'`` (over all elements), ``'sum'`` or ``'none'``.
+        reduction: ``'mean'`` (over all elements), ``'sum'`` or ``'none'``; keyword-only
+            (torch's first positional argument is the deprecated ``size_average``).
 
     **Shape:** pred and target of the same shape (*). Output: a float, or (*) for 'none'.
 

@@ -10,20 +10,19 @@ The two helpers here are shared with ``convnp.receptive_field``:
 
 - ``named_layers(model)`` flattens nested ``Sequential`` containers into a list of
   ``(dotted name, layer)`` pairs, e.g. ``('3.1', ReLU())``;
-- ``inspection_mode(model)`` is a ``with`` block that runs the model in eval mode with
-  caching off and leaves every module exactly as it found it.
+- ``inspection_mode(model)`` (defined in ``convnp.layers.module``, re-exported here) is a
+  ``with`` block that runs the model in eval mode with caching off and leaves every
+  module exactly as it found it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
 
 from convnp.layers.container import Sequential
-from convnp.layers.module import Module
+from convnp.layers.module import Module, inspection_mode
 
 
 def named_layers(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
@@ -51,34 +50,6 @@ def named_layers(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
         else:
             pairs.append((f"{prefix}{name}", child))
     return pairs
-
-
-@contextmanager
-def inspection_mode(model: Module) -> Iterator[Module]:
-    """Run ``model`` in eval mode with caching off inside a ``with`` block, then restore it.
-
-    Inside the block every module has ``training = False`` (so Dropout passes its input
-    through and draws no random numbers) and ``grad_enabled = False`` (so no forward
-    cache is kept). On leaving, each module's ``training``, ``grad_enabled`` and cache
-    are put back as they were, even if an exception was raised.
-
-    Example:
-        >>> from convnp.layers import Dropout
-        >>> net = Sequential(Dropout(0.5))
-        >>> with inspection_mode(net):
-        ...     net.training, net[0].grad_enabled
-        (False, False)
-        >>> net.training, net[0].grad_enabled
-        (True, True)
-    """
-    saved = [(m, m.training, m.grad_enabled, m._cache) for m in model.modules()]
-    model.eval()
-    model.requires_cache(False)
-    try:
-        yield model
-    finally:
-        for m, training, grad_enabled, cache in saved:
-            m.training, m.grad_enabled, m._cache = training, grad_enabled, cache
 
 
 def model_dtype(model: Module) -> np.dtype:

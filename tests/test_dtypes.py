@@ -120,7 +120,7 @@ def test_loss_gradients_keep_the_prediction_dtype(dtype, rng):
         ce = CrossEntropyLoss(label_smoothing=0.1)
         ce(logits, target)
         assert ce.backward().dtype == dtype
-    none = CrossEntropyLoss("none")
+    none = CrossEntropyLoss(reduction="none")
     assert none(logits, np.array([0, 2, 1, 1])).dtype == dtype
     mse = MSELoss()
     mse(logits, np.zeros_like(logits))

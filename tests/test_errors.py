@@ -40,8 +40,8 @@ f32 = np.float32
                                    r"\(2, 3\)"),
     (lambda: AvgPool1d(2), (2, 3, 4, 5), r"AvgPool1d: expected a 3-D input \(N, C, L\), got "
                                          r"shape \(2, 3, 4, 5\)"),
-    (lambda: Linear(4, 2), (3, 5), r"Linear: expected input of shape \(N, 4\), got \(3, 5\)"),
-    (lambda: Linear(4, 2), (), r"Linear: expected input of shape \(N, 4\), got \(\)"),
+    (lambda: Linear(4, 2), (3, 5), r"Linear: expected input of shape \(\*, 4\), got \(3, 5\)"),
+    (lambda: Linear(4, 2), (), r"Linear: expected input of shape \(\*, 4\), got \(\)"),
 ])
 def test_wrong_ndim_or_feature_count(layer, shape, message):
     with pytest.raises(ValueError, match=message):

@@ -27,7 +27,7 @@ def test_cross_entropy_is_minus_log_softmax(N, C, scale, reduction, seed):
     rng = np.random.default_rng(seed)
     logits = scale * rng.standard_normal((N, C))
     target = rng.integers(0, C, N)
-    loss = CrossEntropyLoss(reduction)(logits, target)
+    loss = CrossEntropyLoss(reduction=reduction)(logits, target)
     expected = cross_entropy_ref(logits, target, reduction=reduction)
     np.testing.assert_allclose(loss, expected, rtol=1e-10, atol=1e-12)
     if reduction != "none":
@@ -43,10 +43,10 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n(N, C, seed):
     mean = CrossEntropyLoss()
     mean(logits, target)
     np.testing.assert_allclose(mean.backward(), residual / N, rtol=1e-10, atol=1e-14)
-    total = CrossEntropyLoss("sum")
+    total = CrossEntropyLoss(reduction="sum")
     total(logits, target)
     np.testing.assert_allclose(total.backward(), residual, rtol=1e-10, atol=1e-14)
-    per_sample = CrossEntropyLoss("none")
+    per_sample = CrossEntropyLoss(reduction="none")
     per_sample(logits, target)
     g = rng.standard_normal(N)
     np.testing.assert_allclose(per_sample.backward(g), g[:, None] * residual, rtol=1e-10,
@@ -60,7 +60,7 @@ def test_label_smoothing_formula(eps, rng):
     log_p = np.log(softmax_ref(logits, 1))
     nll = -log_p[np.arange(4), target]
     expected = (1 - eps) * nll + eps * (-log_p).mean(axis=1)
-    losses = CrossEntropyLoss("none", label_smoothing=eps)(logits, target)
+    losses = CrossEntropyLoss(reduction="none", label_smoothing=eps)(logits, target)
     np.testing.assert_allclose(losses, expected, rtol=1e-10)
     np.testing.assert_allclose(losses, cross_entropy_ref(logits, target, eps, "none"),
                                rtol=1e-10)
@@ -115,7 +115,7 @@ def test_cross_entropy_gradcheck(reduction, target_kind, eps, rng):
         target = np.array([3, 0, 1])
     else:
         target = softmax_ref(rng.standard_normal((3, 4)), 1)
-    crit = CrossEntropyLoss(reduction, label_smoothing=eps)
+    crit = CrossEntropyLoss(reduction=reduction, label_smoothing=eps)
     assert gradcheck(wrap_loss(crit), logits, target)
 
 
@@ -126,12 +126,12 @@ def test_mse_value_gradient_and_gradcheck(reduction, rng):
     for i in np.ndindex(pred.shape):
         squares[i] = (pred[i] - target[i]) ** 2
     expected = {"mean": squares.sum() / 24, "sum": squares.sum(), "none": squares}[reduction]
-    crit = MSELoss(reduction)
+    crit = MSELoss(reduction=reduction)
     np.testing.assert_allclose(crit(pred, target), expected, rtol=1e-12)
     if reduction != "none":
         scale = 1 / 24 if reduction == "mean" else 1
         np.testing.assert_allclose(crit.backward(), 2 * (pred - target) * scale, rtol=1e-12)
-    assert gradcheck(wrap_loss(MSELoss(reduction)), pred, target)
+    assert gradcheck(wrap_loss(MSELoss(reduction=reduction)), pred, target)
 
 
 # --------------------------------------------------------------------------- bad targets
@@ -156,7 +156,7 @@ def test_cross_entropy_bad_logits_and_arguments():
                                          r"\(N, C\), got float64 array of shape \(2, 3, 4\)"):
         CrossEntropyLoss()(np.zeros((2, 3, 4)), np.array([0, 1]))
     with pytest.raises(ValueError, match="CrossEntropyLoss: reduction must be one of .*'avg'"):
-        CrossEntropyLoss("avg")
+        CrossEntropyLoss(reduction="avg")
     with pytest.raises(ValueError, match=r"CrossEntropyLoss: label_smoothing must be in "
                                          r"\[0, 1\], got 1.5"):
         CrossEntropyLoss(label_smoothing=1.5)

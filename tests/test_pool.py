@@ -80,7 +80,7 @@ def test_pool1d_forward_matches_reference(k, s, d, p_raw, ceil_mode, include_pad
     p = p_raw % (k // 2 + 1)
     assume(L + 2 * p >= d * (k - 1) + 1)
     x = np.random.default_rng(seed).standard_normal((2, 3, L))
-    y = MaxPool1d(k, s, p, d, ceil_mode)(x)
+    y = MaxPool1d(k, s, p, d, ceil_mode=ceil_mode)(x)
     assert y.shape == (2, 3, inline_pool_out(L, k, s, p, d, ceil_mode))
     np.testing.assert_array_equal(y, maxpool1d_ref(x, k, s, p, d, ceil_mode))
     y = AvgPool1d(k, s, p, ceil_mode, include_pad)(x)

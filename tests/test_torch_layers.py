@@ -210,7 +210,7 @@ def test_cross_entropy_matches_torch(seed, dtype):
     else:
         target = rng.integers(0, C, N)
         target_t = torch.from_numpy(target)
-    ours = CrossEntropyLoss(reduction, label_smoothing=smoothing)
+    ours = CrossEntropyLoss(reduction=reduction, label_smoothing=smoothing)
     theirs = torch.nn.CrossEntropyLoss(reduction=reduction, label_smoothing=smoothing)
     check_loss(ours, theirs, logits, target, target_t, rng)
 
@@ -220,7 +220,7 @@ def test_cross_entropy_matches_torch(seed, dtype):
 def test_mse_matches_torch(reduction, dtype, rng):
     pred = rng.standard_normal((3, 2, 5)).astype(dtype)
     target = rng.standard_normal((3, 2, 5)).astype(dtype)
-    check_loss(MSELoss(reduction), torch.nn.MSELoss(reduction=reduction), pred, target,
+    check_loss(MSELoss(reduction=reduction), torch.nn.MSELoss(reduction=reduction), pred, target,
                torch.from_numpy(target), rng)
 
 

@@ -69,22 +69,29 @@ def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
     ``approximate='none'``: ``Phi(x) = (1 + erf(x/sqrt 2))/2`` (exact, as PyTorch).
     ``approximate='tanh'``: ``Phi(x) ~ (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))/2``.
     """
-    return (x * _gelu_phi(x, approximate)).astype(x.dtype, copy=False)
+    return (x * gelu_phi(x, approximate)).astype(x.dtype, copy=False)
 
 
-def gelu_backward(grad_y: np.ndarray, x: np.ndarray, approximate: str = "none") -> np.ndarray:
-    """``grad_x = grad_y * (Phi(x) + x * Phi'(x))`` (for 'tanh', of the approximation)."""
+def gelu_backward(grad_y: np.ndarray, x: np.ndarray, approximate: str = "none",
+                  phi: np.ndarray | None = None) -> np.ndarray:
+    """``grad_x = grad_y * (Phi(x) + x * Phi'(x))`` (for 'tanh', of the approximation).
+
+    ``phi``: ``gelu_phi(x, approximate)`` if the forward pass kept it, so the (slow,
+    element-by-element) erf is not evaluated a second time.
+    """
     xd = x.astype(np.float64)
+    phi = gelu_phi(xd, approximate) if phi is None else phi
     if approximate == "tanh":
         c = math.sqrt(2 / math.pi)
-        t = np.tanh(c * (xd + 0.044715 * xd**3))
-        slope = 0.5 * (1 + t) + 0.5 * xd * (1 - t * t) * c * (1 + 3 * 0.044715 * xd**2)
+        t = 2 * phi - 1  # tanh(c (x + 0.044715 x^3))
+        slope = phi + 0.5 * xd * (1 - t * t) * c * (1 + 3 * 0.044715 * xd**2)
     else:
-        slope = _gelu_phi(xd, "none") + xd * np.exp(-0.5 * xd * xd) / math.sqrt(2 * math.pi)
+        slope = phi + xd * np.exp(-0.5 * xd * xd) / math.sqrt(2 * math.pi)
     return (grad_y * slope).astype(grad_y.dtype, copy=False)
 
 
-def _gelu_phi(x: np.ndarray, approximate: str) -> np.ndarray:
+def gelu_phi(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    """Phi(x) of GELU in float64: the normal CDF, or its tanh approximation."""
     xd = x.astype(np.float64)
     if approximate == "tanh":
         return 0.5 * (1 + np.tanh(math.sqrt(2 / math.pi) * (xd + 0.044715 * xd**3)))

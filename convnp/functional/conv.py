@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from convnp.functional.im2col import col2im, im2col
+from convnp.functional.shapes import conv_output_size
 
 Pair = tuple[int, int]
 
@@ -77,6 +78,15 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     N, C_in, H, W = x.shape
     C_out, C_in_g, kH, kW = weight.shape
     G = groups
+    if C_in != C_in_g * G:
+        raise ValueError(f"conv2d_forward: x has {C_in} channels (x.shape[1]) but weight of "
+                         f"shape {weight.shape} with groups={G} expects {C_in_g * G}")
+    out = [conv_output_size(n, k, s, p, d)
+           for n, k, s, p, d in zip((H, W), (kH, kW), stride, padding, dilation)]
+    if min(out) < 1:
+        raise ValueError(f"conv2d_forward: empty output (H_out, W_out) = {tuple(out)} for x of "
+                         f"shape {x.shape}, kernel {(kH, kW)}, padding {padding}, dilation "
+                         f"{dilation}")
     cols = im2col(x, (kH, kW), stride, padding, dilation)  # (C_in, kH, kW, N, H_out, W_out)
     H_out, W_out = cols.shape[4], cols.shape[5]
     cols = cols.reshape(G, C_in_g * kH * kW, N * H_out * W_out)

@@ -30,6 +30,11 @@ def pad(x: np.ndarray, pads: Sequence[tuple[int, int]], mode: str = "zeros") -> 
         pads: one ``(before, after)`` pair per spatial axis, in axis order (H, then W).
         mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
 
+    Unlike ``torch.nn.functional.pad``, which takes one flat tuple starting from the
+    *last* axis (``(left, right, top, bottom)``) and calls zero padding ``'constant'``,
+    this takes ``(before, after)`` pairs in (H, W) order and uses the ``padding_mode``
+    names of the conv layers (``'zeros'``, ...).
+
     **Shape:** each spatial size n becomes ``n + before + after``.
 
     Example:

@@ -65,14 +65,23 @@ def pair(value: int | Sequence[int], name: str, layer: str) -> tuple[int, int]:
 
 
 def ntuple(value: int | Sequence[int], n: int, name: str, layer: str) -> tuple[int, ...]:
-    """Normalise an int or a length-``n`` sequence of ints to a tuple of ``n`` ints."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    """Normalise an int or a length-``n`` sequence of ints to a tuple of ``n`` ints.
+
+    Floats are rejected, alone or inside the sequence (``3.0`` and ``(3.0, 3.0)``).
+
+    Example:
+        >>> ntuple(3, 2, "kernel_size", "Conv2d"), ntuple((3, 5), 2, "kernel_size", "Conv2d")
+        ((3, 3), (3, 5))
+    """
+    def is_int(v: object) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+    if is_int(value):
         return (int(value),) * n
     try:
-        values = tuple(int(v) for v in value)  # type: ignore[union-attr]
-        ok = len(values) == n and all(v == orig for v, orig in zip(values, value))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
+        entries = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        entries = ()
+    if len(entries) != n or not all(is_int(v) for v in entries):
         raise ValueError(f"{layer}: {name} must be an int or {n} ints, got {value!r}")
-    return values
+    return tuple(int(v) for v in entries)

@@ -126,33 +126,32 @@ class GELU(_Elementwise):
         array([0.    , 0.8413])
     """
 
-    keeps_output = False
-
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def f(self, x):
-        return A.gelu(x, self.approximate)
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(*) -> (*); keeps x and Phi(x), so backward need not evaluate erf again."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"GELU: expected a numpy.ndarray input, got {type(x).__name__}")
+        phi = A.gelu_phi(x, self.approximate)
+        self._save((x, phi))
+        return (x * phi).astype(x.dtype, copy=False)
 
-    def df(self, grad_y, x):
-        return A.gelu_backward(grad_y, x, self.approximate)
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """(*) -> (*): ``grad_x = grad_y * (Phi(x) + x * Phi'(x))``."""
+        x, phi = self._saved()
+        check_grad(self, grad_y, x.shape)
+        return A.gelu_backward(grad_y, x, self.approximate, phi)
 
     def extra_repr(self) -> str:
         return "" if self.approximate == "none" else f"approximate={self.approximate!r}"
 
 
-class Softmax(_Elementwise):
-    """``y = exp(x) / sum(exp(x))`` along ``dim``; ``grad_x = y (grad_y - sum(grad_y y))``.
-
-    **Shape:** (*) -> (*).
-
-    Example:
-        >>> Softmax(dim=1)(np.array([[0.0, 0.0]]))
-        array([[0.5, 0.5]])
-    """
+class _SoftmaxNd(_Elementwise):
+    """Shared by Softmax and LogSoftmax: the ``dim`` argument and its check."""
 
     def __init__(self, dim: int = 1) -> None:
         super().__init__()
@@ -165,17 +164,28 @@ class Softmax(_Elementwise):
                              f"input of shape {x.shape}")
         return super().forward(x)
 
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_SoftmaxNd):
+    """``y = exp(x) / sum(exp(x))`` along ``dim``; ``grad_x = y (grad_y - sum(grad_y y))``.
+
+    **Shape:** (*) -> (*).
+
+    Example:
+        >>> Softmax(dim=1)(np.array([[0.0, 0.0]]))
+        array([[0.5, 0.5]])
+    """
+
     def f(self, x):
         return A.softmax(x, self.dim)
 
     def df(self, grad_y, y):
         return A.softmax_backward(grad_y, y, self.dim)
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Softmax):
+class LogSoftmax(_SoftmaxNd):
     """``y = x - log sum exp(x)`` along ``dim``, computed stably.
 
     **Shape:** (*) -> (*).

@@ -44,12 +44,13 @@ class Sequential(Module):
         """Add ``layer`` at the end; returns self."""
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential: expected a Module, got {type(layer).__name__}")
-        if any(layer is other for other in self.modules()):
+        present = {id(m) for m in self.modules()}
+        reused = next((m for m in layer.modules() if id(m) in present), None)
+        if reused is not None:
             raise ValueError(
-                f"Sequential: this {type(layer).__name__} instance is already in the network; "
+                f"Sequential: this {type(reused).__name__} instance is already in the network; "
                 "a layer keeps one cache, so create a new instance for each position"
             )
-        layer.training = self.training
         self.layers.append(layer)
         return self
 
@@ -80,16 +81,20 @@ class Sequential(Module):
     def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Pass ``grad_y`` back through every layer in reverse; return dL/d(input).
 
-        With ``input_grad=False`` the first layer is told not to compute its input
-        gradient (or skipped entirely if it has no parameters) and None is returned.
-        Training uses this: nobody needs the gradient with respect to the images.
+        With ``input_grad=False`` the backward pass stops at the first layer that has
+        parameters: it is told not to compute its input gradient, the parameter-free
+        layers before it are skipped, and None is returned. Training uses this: nobody
+        needs the gradient with respect to the images.
         """
         grad = grad_y
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            if i == 0 and not input_grad:
-                if not layer.parameters():
-                    return None
-                return layer.backward(grad, input_grad=False)
+        if input_grad:
+            for layer in reversed(self.layers):
+                grad = layer.backward(grad)
+            return grad
+        with_params = [i for i, layer in enumerate(self.layers) if layer.parameters()]
+        if not with_params:
+            return None
+        first = with_params[0]
+        for layer in reversed(self.layers[first + 1:]):
             grad = layer.backward(grad)
-        return grad
+        return self.layers[first].backward(grad, input_grad=False)

@@ -91,7 +91,7 @@ class _ConvBase(Module):
             dL/dx, shaped like the forward input.
         """
         cache, pads, y_shape = self._saved()
-        check_grad(self, grad_y, y_shape)
+        check_grad(self, grad_y, y_shape, self.dtype)
         grad_x, grad_weight, grad_bias = self.backward_kernel(self._as_2d(grad_y), cache,
                                                               input_grad)
         self.weight.grad += grad_weight.reshape(self.weight.shape)

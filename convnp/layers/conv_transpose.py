@@ -96,8 +96,7 @@ class ConvTranspose1d(_ConvTransposeNd):
     Args:
         in_channels, out_channels: C_in and C_out.
         kernel_size: k.
-        stride, padding, dilation: s, p, d, those of the Conv1d this layer inverts the
-            shape of.
+        stride, padding: s and p, those of the Conv1d this layer inverts the shape of.
         output_padding: extra samples at the end, < max(s, d); picks among the input
             lengths that a stride-s convolution maps to the same length.
         groups: G; C_in and C_out must be divisible by it.

@@ -39,6 +39,8 @@ class Dropout(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*) -> (*): masked and rescaled in training mode, unchanged in eval mode."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"Dropout: expected a numpy.ndarray input, got {type(x).__name__}")
         if not self.training or self.p == 0:
             self._save((None, x.shape))
             return x

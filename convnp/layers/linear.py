@@ -52,10 +52,11 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*, in_features) -> (*, out_features)."""
-        if not isinstance(x, np.ndarray) or x.ndim < 1 or x.shape[-1] != self.in_features:
-            got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
-            raise ValueError(f"Linear: expected input of shape (N, {self.in_features}), "
-                             f"got {got}")
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"Linear: expected a numpy.ndarray input, got {type(x).__name__}")
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear: expected input of shape (*, {self.in_features}), "
+                             f"got {x.shape}")
         if x.dtype != self.dtype:
             raise ValueError(f"Linear: input dtype {x.dtype} does not match the layer's dtype "
                              f"{self.dtype}; cast the input or build the layer with "
@@ -68,7 +69,7 @@ class Linear(Module):
     def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """(*, out_features) -> (*, in_features); adds into weight.grad and bias.grad."""
         x, y_shape = self._saved()
-        check_grad(self, grad_y, y_shape)
+        check_grad(self, grad_y, y_shape, self.dtype)
         grad_x, grad_weight, grad_bias = linear_backward(grad_y, x, self.weight.data,
                                                          input_grad)
         self.weight.grad += grad_weight
@@ -101,6 +102,8 @@ class Flatten(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*, d_start, ..., d_end, *) -> (*, d_start*...*d_end, *)."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"Flatten: expected a numpy.ndarray input, got {type(x).__name__}")
         for dim in (self.start_dim, self.end_dim):
             if not -x.ndim <= dim < x.ndim:
                 raise ValueError(f"Flatten: dimension {dim} is out of range [{-x.ndim}, "
@@ -109,7 +112,8 @@ class Flatten(Module):
         if start > end:
             raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim "
                              f"{self.end_dim} for an input of shape {x.shape}")
-        y = x.reshape(*x.shape[:start], -1, *x.shape[end + 1:])
+        merged = math.prod(x.shape[start:end + 1])
+        y = x.reshape(*x.shape[:start], merged, *x.shape[end + 1:])
         self._save((x.shape, y.shape))
         return y
 

@@ -20,6 +20,7 @@ to register a parameter, like in PyTorch.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -113,6 +114,19 @@ class Module:
         for _, child in self.named_children():
             yield child
 
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Yield ``(dotted name, module)``: this module as ``prefix``, then every descendant.
+
+        Example:
+            >>> from convnp.layers import ReLU, Sequential
+            >>> net = Sequential(ReLU(), Sequential(ReLU(), ReLU()))
+            >>> [name for name, _ in net.named_modules()]
+            ['', '0', '1', '1.0', '1.1']
+        """
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
     def modules(self) -> Iterator[Module]:
         """This module, then every descendant, depth first."""
         yield self
@@ -153,7 +167,12 @@ class Module:
         return self
 
     def to(self, dtype: np.dtype | type) -> Module:
-        """Cast every parameter (and its gradient) to ``dtype`` in place; returns self."""
+        """Cast every parameter to ``dtype``; returns self.
+
+        Each ``Parameter`` object stays the same (an optimizer holding it still works),
+        but its ``.data`` is replaced by a cast copy and its ``.grad`` by fresh zeros, so
+        accumulated gradients and forward caches are discarded.
+        """
         for m in self.modules():
             m._cache = None
             if hasattr(m, "dtype"):
@@ -222,6 +241,34 @@ class Module:
         return "\n".join(lines)
 
 
+@contextmanager
+def inspection_mode(model: Module) -> Iterator[Module]:
+    """Run ``model`` in eval mode with caching off inside a ``with`` block, then restore it.
+
+    Inside the block every module has ``training = False`` (so Dropout passes its input
+    through and draws no random numbers) and ``grad_enabled = False`` (so no forward
+    cache is kept). On leaving, each module's ``training``, ``grad_enabled`` and cache
+    are put back as they were, even if an exception was raised.
+
+    Example:
+        >>> from convnp.layers import Dropout, Sequential
+        >>> net = Sequential(Dropout(0.5))
+        >>> with inspection_mode(net):
+        ...     net.training, net[0].grad_enabled
+        (False, False)
+        >>> net.training, net[0].grad_enabled
+        (True, True)
+    """
+    saved = [(m, m.training, m.grad_enabled, m._cache) for m in model.modules()]
+    model.eval()
+    model.requires_cache(False)
+    try:
+        yield model
+    finally:
+        for m, training, grad_enabled, cache in saved:
+            m.training, m.grad_enabled, m._cache = training, grad_enabled, cache
+
+
 def check_input(layer: Module, x: np.ndarray, ndim: int, channels: int | None = None,
                 dtype: np.dtype | None = None) -> None:
     """Raise a ValueError naming ``layer`` when ``x`` has the wrong ndim, channels or dtype.
@@ -250,11 +297,22 @@ def check_input(layer: Module, x: np.ndarray, ndim: int, channels: int | None = 
         )
 
 
-def check_grad(layer: Module, grad_y: np.ndarray, shape: tuple[int, ...]) -> None:
-    """Raise a ValueError naming ``layer`` when ``grad_y`` is not shaped like its output."""
+def check_grad(layer: Module, grad_y: np.ndarray, shape: tuple[int, ...],
+               dtype: np.dtype | None = None) -> None:
+    """Raise a ValueError naming ``layer`` when ``grad_y`` is not shaped like its output.
+
+    With ``dtype`` (layers with parameters pass their own) a gradient of another dtype
+    is an error too: ``param.grad += ...`` would otherwise cast it silently.
+    """
+    name = type(layer).__name__
     if not isinstance(grad_y, np.ndarray) or grad_y.shape != tuple(shape):
         got = grad_y.shape if isinstance(grad_y, np.ndarray) else type(grad_y).__name__
         raise ValueError(
-            f"{type(layer).__name__}.backward: expected a gradient of the output's shape "
+            f"{name}.backward: expected a gradient of the output's shape "
             f"{tuple(shape)}, got {got}"
+        )
+    if dtype is not None and grad_y.dtype != dtype:
+        raise ValueError(
+            f"{name}.backward: expected a gradient of dtype {np.dtype(dtype)} (the layer's "
+            f"dtype), got {grad_y.dtype}"
         )

@@ -12,8 +12,8 @@ from convnp.layers.module import Module, check_grad, check_input
 class _PoolNd(Module):
     """Shared code of the pooling layers; ``n_dims`` is the number of spatial axes."""
 
-    n_dims = 2
-    is_max = True
+    n_dims: int
+    is_max: bool
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
@@ -84,7 +84,20 @@ class _PoolNd(Module):
         return s
 
 
-class MaxPool2d(_PoolNd):
+class _MaxPoolNd(_PoolNd):
+    """The constructor shared by MaxPool1d and MaxPool2d (torch's argument order).
+
+    ``ceil_mode`` is keyword-only: torch's fifth positional argument is ``return_indices``.
+    """
+
+    is_max = True
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, *,
+                 ceil_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+
+
+class MaxPool2d(_MaxPoolNd):
     """2-D max-pooling, as ``torch.nn.MaxPool2d``: the largest value in each window.
 
     ``y[n, c, h, w] = max_{i, j} x_pad[n, c, h*sH + i*dH, w*sW + j*dW]`` (padding = -inf).
@@ -96,7 +109,7 @@ class MaxPool2d(_PoolNd):
         stride: int or pair; default ``kernel_size``.
         padding: int or pair, at most half the kernel size (so no window is all padding).
         dilation: int or pair (1 = ordinary window).
-        ceil_mode: round the output size up instead of down.
+        ceil_mode: round the output size up instead of down (keyword-only).
 
     **Shape:** (N, C, H, W) -> (N, C, H_out, W_out),
     ``H_out = floor((H + 2pH - dH(kH-1) - 1)/sH) + 1`` (ceil with ceil_mode).
@@ -106,12 +119,10 @@ class MaxPool2d(_PoolNd):
         (1, 6, 14, 16)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
-                 ceil_mode: bool = False) -> None:
-        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+    n_dims = 2
 
 
-class MaxPool1d(MaxPool2d):
+class MaxPool1d(_MaxPoolNd):
     """1-D max-pooling over (N, C, L), as ``torch.nn.MaxPool1d``.
 
     **Shape:** (N, C, L) -> (N, C, L_out), ``L_out = floor((L + 2p - d(k-1) - 1)/s) + 1``.
@@ -124,7 +135,17 @@ class MaxPool1d(MaxPool2d):
     n_dims = 1
 
 
-class AvgPool2d(_PoolNd):
+class _AvgPoolNd(_PoolNd):
+    """The constructor shared by AvgPool1d and AvgPool2d (torch's argument order)."""
+
+    is_max = False
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__(kernel_size, stride, padding, 1, ceil_mode, count_include_pad)
+
+
+class AvgPool2d(_AvgPoolNd):
     """2-D average-pooling, as ``torch.nn.AvgPool2d``: the mean of each window.
 
     ``y[n, c, h, w] = sum_{i, j} x_pad[n, c, h*sH + i, w*sW + j] / divisor[h, w]``, where
@@ -145,14 +166,10 @@ class AvgPool2d(_PoolNd):
         (1, 6, 14, 16)
     """
 
-    is_max = False
-
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True) -> None:
-        super().__init__(kernel_size, stride, padding, 1, ceil_mode, count_include_pad)
+    n_dims = 2
 
 
-class AvgPool1d(AvgPool2d):
+class AvgPool1d(_AvgPoolNd):
     """1-D average-pooling over (N, C, L), as ``torch.nn.AvgPool1d``.
 
     **Shape:** (N, C, L) -> (N, C, L_out), ``L_out = floor((L + 2p - k)/s) + 1``.

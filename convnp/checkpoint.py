@@ -3,9 +3,10 @@
 A checkpoint is one ``.npz`` file of plain arrays (read back with ``allow_pickle=False``,
 so loading a file cannot run code). Keys are prefixed by what they belong to:
 ``model.0.weight``, ``optimizer.state.0.momentum_buffer``, ``scheduler.last_epoch``,
-``loader.rng_state``, ``history.train_loss``. The file is written to a temporary name
-in the same folder and renamed only when complete, so a crash never leaves a
-half-written checkpoint in place of a good one.
+``loader.rng_state``, ``history.train_loss``, and ``rng.<layer>`` for each layer with its
+own random generator (Dropout), so that a resumed run draws the same masks. The file
+is written to a temporary name in the same folder and renamed only when complete, so a
+crash never leaves a half-written checkpoint in place of a good one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from convnp.files import atomic_writer
 from convnp.layers.module import Module
+from convnp.rng import generator_state, restore_generator
 from convnp.train import History
 
 FORMAT_VERSION = 1
@@ -48,6 +50,8 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer=None,
         if part is not None:
             for key, value in part.state_dict().items():
                 arrays[f"{prefix}.{key}"] = np.asarray(value)
+    for name, rng in _module_generators(model):
+        arrays[f"rng.{name}"] = generator_state(rng)
     with atomic_writer(path) as f:
         np.savez(f, **arrays)
 
@@ -86,8 +90,20 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer=None, *, s
         except (KeyError, ValueError) as error:
             raise ValueError(f"load_checkpoint: {path} does not match the {prefix}: "
                              f"{error}") from error
+    saved_generators = _section(arrays, "rng")
+    for name, rng in _module_generators(model):
+        if name not in saved_generators:
+            raise ValueError(f"load_checkpoint: {path} holds no random-generator state for "
+                             f"the model's layer '{name}'")
+        restore_generator(rng, saved_generators[name], f"load_checkpoint: layer '{name}'")
     history = _section(arrays, "history")
     return History.from_state_dict(history) if history else None
+
+
+def _module_generators(model: Module) -> list[tuple[str, np.random.Generator]]:
+    """``(name, generator)`` for every layer that draws random numbers itself (Dropout)."""
+    return [(name, m.rng) for name, m in model.named_modules()
+            if isinstance(getattr(m, "rng", None), np.random.Generator)]
 
 
 def _section(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

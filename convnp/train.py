@@ -23,7 +23,7 @@ from typing import TextIO
 import numpy as np
 
 from convnp.data import DataLoader
-from convnp.layers.module import Module
+from convnp.layers.module import Module, inspection_mode
 from convnp.progress import ProgressBar
 
 HISTORY_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
@@ -195,12 +195,6 @@ class Trainer:
 
     def _batches(self, x: np.ndarray, y: np.ndarray, batch_size: int):
         """Yield ``(x_batch, y_batch, logits)`` in eval mode with caching off, then restore."""
-        model = self.model
-        modes = [(m, m.training, m.grad_enabled) for m in model.modules()]
-        model.eval().requires_cache(False)
-        try:
+        with inspection_mode(self.model) as model:
             for xb, yb in DataLoader(x, y, batch_size, shuffle=False):
                 yield xb, yb, model(xb)
-        finally:
-            for m, training, grad_enabled in modes:
-                m.training, m.grad_enabled = training, grad_enabled

@@ -32,6 +32,7 @@ import numpy as np
 
 from convnp.data import DataLoader, load_mnist, load_mnist_sample
 from convnp.layers import Conv1d, Linear, ReLU, Sequential
+from convnp.layers.module import inspection_mode
 from convnp.losses import CrossEntropyLoss
 from convnp.models.scan_reference import distributed_scan_mlp, scan_mlp
 from convnp.models.scanning import RowsAsTime, TimeMajorFlatten, conv1d_to_mlp_weight
@@ -111,8 +112,7 @@ def scan_check(model: Sequential, images: np.ndarray, distributed: bool = False,
                                         activate_last=True)
         return scan_mlp(weights, sequences, WINDOW, STRIDE, biases=biases, activate_last=True)
 
-    model.eval().requires_cache(False)
-    try:
+    with inspection_mode(model):
         outputs, seconds = [], []
         for run in (cnn, scan):
             times = []
@@ -123,8 +123,6 @@ def scan_check(model: Sequential, images: np.ndarray, distributed: bool = False,
             outputs.append(out)
             seconds.append(min(times))
         logits_cnn = model(x)
-    finally:
-        model.train().requires_cache(True)
     logits_scan = outputs[1] @ head.weight.data.T + head.bias.data
     return {"max_abs_diff": float(np.abs(outputs[0] - outputs[1]).max()),
             "max_abs_diff_logits": float(np.abs(logits_cnn - logits_scan).max()),

@@ -9,7 +9,7 @@ import pytest
 
 from convnp.checkpoint import load_checkpoint, save_checkpoint
 from convnp.data import DataLoader, load_mnist_sample
-from convnp.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
+from convnp.layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from convnp.losses import CrossEntropyLoss
 from convnp.models import lenet5
 from convnp.optim import SGD, StepLR
@@ -272,3 +272,34 @@ def test_trainer_needs_a_mean_reduced_loss():
     model = small_net(0)
     with pytest.raises(ValueError, match=r"reduction='mean'\), got reduction='sum'"):
         Trainer(model, CrossEntropyLoss(reduction="sum"), SGD(model.parameters(), lr=0.1))
+
+
+def test_resume_is_exact_for_a_model_with_its_own_dropout_generator(tmp_path):
+    def run():
+        rng = np.random.default_rng(3)
+        model = Sequential(Flatten(), Linear(80, 16, rng=rng), ReLU(),
+                           Dropout(0.5, rng=np.random.default_rng(7)), Linear(16, 3, rng=rng))
+        optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+        x, y = toy_data()
+        loader = DataLoader(x, y, batch_size=10, rng=np.random.default_rng(1))
+        return model, optimizer, loader, Trainer(model, CrossEntropyLoss(), optimizer, verbose=0)
+
+    model, _, loader, trainer = run()
+    trainer.fit(loader, epochs=2)
+    uninterrupted = model.state_dict()
+    model, optimizer, loader, trainer = run()
+    trainer.fit(loader, epochs=1)
+    save_checkpoint(tmp_path / "c.npz", model, optimizer, trainer.history, loader=loader)
+    model, optimizer, loader, trainer = run()
+    trainer.history = load_checkpoint(tmp_path / "c.npz", model, optimizer, loader=loader)
+    trainer.fit(loader, epochs=1)
+    for k, v in uninterrupted.items():
+        np.testing.assert_array_equal(model.state_dict()[k], v)
+
+
+def test_evaluate_keeps_the_cache_of_an_earlier_forward():
+    model, _, _, _, trainer = make_run()
+    x, y = toy_data()
+    model(x)
+    trainer.evaluate(x, y)
+    model.backward(np.ones((48, 3), np.float32))  # still possible: the cache was put back

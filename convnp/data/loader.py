@@ -16,10 +16,11 @@ state is never used, so a run is reproducible from its seeds alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import numpy as np
+
+from convnp.rng import generator_state, restore_generator
 
 #: Mean and standard deviation of the MNIST training pixels after scaling to [0, 1].
 MNIST_MEAN = 0.1307
@@ -119,9 +120,7 @@ class DataLoader:
             >>> [y.tolist() for _, y in loader] == first
             True
         """
-        state = self.rng.bit_generator.state
-        # Some bit generators (MT19937, Philox, SFC64) keep arrays in their state.
-        return {"rng_state": np.array(json.dumps(state, default=np.ndarray.tolist))}
+        return {"rng_state": generator_state(self.rng)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Restore the generator state saved by :meth:`state_dict`.
@@ -135,12 +134,7 @@ class DataLoader:
         if "rng_state" not in state:
             raise ValueError(f"DataLoader.load_state_dict: expected the key 'rng_state', got "
                              f"keys {sorted(state)}")
-        saved = json.loads(np.asarray(state["rng_state"]).item())
-        expected = type(self.rng.bit_generator).__name__
-        if saved.get("bit_generator") != expected:
-            raise ValueError(f"DataLoader.load_state_dict: state is for bit generator "
-                             f"{saved.get('bit_generator')!r}, this loader uses {expected!r}")
-        self.rng.bit_generator.state = saved
+        restore_generator(self.rng, state["rng_state"], "DataLoader.load_state_dict")
 
     def __repr__(self) -> str:
         return (f"DataLoader(n={len(self.x)}, batch_size={self.batch_size}, "

@@ -34,9 +34,9 @@ import numpy as np
 from convnp.functional.shapes import ntuple, pool_output_size
 from convnp.layers.conv import Conv1d, Conv2d
 from convnp.layers.linear import Flatten, Linear
-from convnp.layers.module import Module
+from convnp.layers.module import Module, inspection_mode
 from convnp.layers.pool import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
-from convnp.summary import inspection_mode, model_dtype, named_layers
+from convnp.summary import model_dtype, named_layers
 
 Sizes = tuple[int, ...]
 

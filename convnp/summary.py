@@ -6,13 +6,14 @@ numbers it learns. The totals answer two questions students ask of every network
 many parameters does it have, and how much memory do its activations take for one
 input (that memory is what a training step must keep for the backward pass).
 
-The two helpers here are shared with ``convnp.receptive_field``:
+The two helpers here are shared with ``convnp.receptive_field`` and ``convnp.viz``:
 
 - ``named_layers(model)`` flattens nested ``Sequential`` containers into a list of
   ``(dotted name, layer)`` pairs, e.g. ``('3.1', ReLU())``;
-- ``inspection_mode(model)`` (defined in ``convnp.layers.module``, re-exported here) is a
-  ``with`` block that runs the model in eval mode with caching off and leaves every
-  module exactly as it found it.
+- ``model_dtype(model)``, the dtype a forward pass of zeros should use.
+
+``inspection_mode(model)`` (in ``convnp.layers.module``) runs the model in eval mode with
+caching off inside a ``with`` block and leaves every module exactly as it found it.
 """
 
 from __future__ import annotations

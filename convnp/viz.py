@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from convnp.files import atomic_writer
-from convnp.layers.module import Module
+from convnp.layers.module import Module, inspection_mode
 from convnp.receptive_field import receptive_field
-from convnp.summary import inspection_mode, model_dtype, named_layers
+from convnp.summary import model_dtype, named_layers
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -14,7 +14,14 @@ from convnp import init
 from convnp.functional.conv import conv2d_backward, conv2d_forward
 from convnp.functional.padding import PADDING_MODES, pad, pad_backward
 from convnp.functional.shapes import ntuple
-from convnp.layers.module import Module, Parameter, check_grad, check_input
+from convnp.layers.module import (
+    Module,
+    Parameter,
+    check_grad,
+    check_input,
+    check_positive,
+    check_window_fits,
+)
 
 
 class _ConvBase(Module):
@@ -49,9 +56,7 @@ class _ConvBase(Module):
         self.kernel_size = ntuple(kernel_size, n, "kernel_size", name)
         self.stride = ntuple(stride, n, "stride", name)
         self.dilation = ntuple(dilation, n, "dilation", name)
-        for arg in ("kernel_size", "stride", "dilation"):
-            if min(getattr(self, arg)) < 1:
-                raise ValueError(f"{name}: {arg} must be >= 1, got {getattr(self, arg)}")
+        check_positive(self, "kernel_size", "stride", "dilation")
         self.dtype = np.dtype(dtype)
         first, second = (in_channels, out_channels) if self.transposed else (out_channels,
                                                                               in_channels)
@@ -180,13 +185,7 @@ class _ConvNd(_ConvBase):
         """
         check_input(self, x, self.n_dims + 2, self.in_channels, self.dtype)
         pads = self._pads(x.shape[2:])
-        for n, (before, after), k, d in zip(x.shape[2:], pads, self.kernel_size, self.dilation):
-            if n + before + after < d * (k - 1) + 1:
-                raise ValueError(
-                    f"{type(self).__name__}: kernel of effective size {d * (k - 1) + 1} is "
-                    f"larger than the padded input ({n} + {before + after} padding), input "
-                    f"shape {x.shape}"
-                )
+        check_window_fits(self, x.shape, pads)
         symmetric = all(before == after for before, after in pads)
         padded_here = self.padding_mode != "zeros" or not symmetric
         if padded_here:

@@ -297,6 +297,33 @@ def check_input(layer: Module, x: np.ndarray, ndim: int, channels: int | None = 
         )
 
 
+def check_positive(layer: Module, *names: str) -> None:
+    """Raise a ValueError naming ``layer`` unless each named tuple attribute is all >= 1.
+
+    Used for ``kernel_size``, ``stride`` and ``dilation``, already normalised to tuples.
+    """
+    for name in names:
+        if min(getattr(layer, name)) < 1:
+            raise ValueError(f"{type(layer).__name__}: {name} must be >= 1, got "
+                             f"{getattr(layer, name)}")
+
+
+def check_window_fits(layer: Module, x_shape: tuple[int, ...],
+                      pads: list[tuple[int, int]]) -> None:
+    """Raise a ValueError naming ``layer`` if its (dilated) window is larger than the padded input.
+
+    ``pads`` holds ``(before, after)`` per spatial axis; the window of kernel size k and
+    dilation d spans ``d(k-1) + 1`` samples.
+    """
+    for n, (before, after), k, d in zip(x_shape[2:], pads, layer.kernel_size, layer.dilation):
+        if n + before + after < d * (k - 1) + 1:
+            raise ValueError(
+                f"{type(layer).__name__}: kernel of effective size {d * (k - 1) + 1} is "
+                f"larger than the padded input ({n} + {before + after} padding), input "
+                f"shape {x_shape}"
+            )
+
+
 def check_grad(layer: Module, grad_y: np.ndarray, shape: tuple[int, ...],
                dtype: np.dtype | None = None) -> None:
     """Raise a ValueError naming ``layer`` when ``grad_y`` is not shaped like its output.

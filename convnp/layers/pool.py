@@ -6,7 +6,13 @@ import numpy as np
 
 from convnp.functional import pool as P
 from convnp.functional.shapes import ntuple
-from convnp.layers.module import Module, check_grad, check_input
+from convnp.layers.module import (
+    Module,
+    check_grad,
+    check_input,
+    check_positive,
+    check_window_fits,
+)
 
 
 class _PoolNd(Module):
@@ -25,9 +31,7 @@ class _PoolNd(Module):
         self.dilation = ntuple(dilation, n, "dilation", name)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
-        for arg in ("kernel_size", "stride", "dilation"):
-            if min(getattr(self, arg)) < 1:
-                raise ValueError(f"{name}: {arg} must be >= 1, got {getattr(self, arg)}")
+        check_positive(self, "kernel_size", "stride", "dilation")
         for k, p in zip(self.kernel_size, self.padding):
             if not 0 <= p <= k // 2:
                 raise ValueError(
@@ -41,13 +45,7 @@ class _PoolNd(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Pool ``x``: (N, C, L) -> (N, C, L_out), or (N, C, H, W) -> (N, C, H_out, W_out)."""
         check_input(self, x, self.n_dims + 2)
-        for n, k, p, d in zip(x.shape[2:], self.kernel_size, self.padding, self.dilation):
-            if n + 2 * p < d * (k - 1) + 1:
-                raise ValueError(
-                    f"{type(self).__name__}: kernel of effective size {d * (k - 1) + 1} is "
-                    f"larger than the padded input ({n} + {2 * p} padding), input shape "
-                    f"{x.shape}"
-                )
+        check_window_fits(self, x.shape, [(p, p) for p in self.padding])
         x2 = x[:, :, None, :] if self.n_dims == 1 else x
         args = (self._2d(self.kernel_size, 1), self._2d(self.stride, 1),
                 self._2d(self.padding, 0))

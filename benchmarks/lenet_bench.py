@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from convnp.data import MNIST_MEAN, MNIST_STD, DataLoader, load_mnist, load_mnist_sample, normalize
+from convnp.data import MNIST_MEAN, MNIST_STD, DataLoader, load_or_sample, normalize
 from convnp.losses import CrossEntropyLoss
 from convnp.models import lenet5
 from convnp.optim import SGD
@@ -26,12 +26,8 @@ from convnp.train import Trainer
 
 
 def load(images: int | None) -> tuple[np.ndarray, np.ndarray, str]:
-    try:
-        x, y = load_mnist("train", download=False)
-        source = "full MNIST"
-    except (OSError, ValueError):
-        x, y = load_mnist_sample("train")
-        source = "bundled MNIST sample (full MNIST not found)"
+    x, y, _, _, fallback = load_or_sample("mnist", download=False)
+    source = "full MNIST" if fallback is None else "bundled MNIST sample (full MNIST not found)"
     if images:
         x, y = x[:images], y[:images]
     return normalize(x, MNIST_MEAN, MNIST_STD), y, source

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from convnp.data import DataLoader, load_mnist, load_mnist_sample
+from convnp.data import DataLoader, load_mnist_sample, load_or_sample
 from convnp.layers import Conv1d, Linear, ReLU, Sequential
 from convnp.layers.module import inspection_mode
 from convnp.losses import CrossEntropyLoss
@@ -131,15 +131,13 @@ def scan_check(model: Sequential, images: np.ndarray, distributed: bool = False,
 
 def load_data(data_dir: str | None, sample: bool):
     """Return ``(x_train, y_train, x_test, y_test, description)`` as uint8 images."""
-    if not sample:
-        try:
-            train = load_mnist("train", root=data_dir, download=False)
-            test = load_mnist("test", root=data_dir, download=False)
-            return (*train, *test, "full MNIST")
-        except (OSError, RuntimeError, ValueError) as error:
-            print(f"Full MNIST not found ({str(error).splitlines()[0]}); using the bundled "
-                  "sample instead.")
-    return (*load_mnist_sample("train"), *load_mnist_sample("test"), "bundled MNIST sample")
+    if sample:
+        return (*load_mnist_sample("train"), *load_mnist_sample("test"), "bundled MNIST sample")
+    *data, fallback = load_or_sample("mnist", data_dir, download=False)
+    if fallback is None:
+        return (*data, "full MNIST")
+    print(f"Full MNIST not found ({fallback}); using the bundled sample instead.")
+    return (*data, "bundled MNIST sample")
 
 
 def train(model: Sequential, data, args: argparse.Namespace, seed: int) -> dict[str, float]:

@@ -31,9 +31,8 @@ from convnp.data import (
     MNIST_MEAN,
     MNIST_STD,
     DataLoader,
-    load_fashion_mnist,
-    load_mnist,
     load_mnist_sample,
+    load_or_sample,
     normalize,
 )
 from convnp.losses import CrossEntropyLoss
@@ -90,17 +89,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def load_data(args: argparse.Namespace):
     """Return ``(x_train, y_train, x_test, y_test, description)``."""
-    if not args.sample:
-        loader = load_mnist if args.dataset == "mnist" else load_fashion_mnist
-        try:
-            train = loader("train", root=args.data_dir, download=not args.no_download)
-            test = loader("test", root=args.data_dir, download=not args.no_download)
-            return (*train, *test, f"full {args.dataset}")
-        except (OSError, RuntimeError, ValueError) as error:
-            reason = str(error).splitlines()[0]
-            print(f"Full {args.dataset} not available ({reason}); training on the bundled "
-                  "MNIST sample instead.")
-    return (*load_mnist_sample("train"), *load_mnist_sample("test"), "bundled MNIST sample")
+    if args.sample:
+        return (*load_mnist_sample("train"), *load_mnist_sample("test"), "bundled MNIST sample")
+    *data, fallback = load_or_sample(args.dataset, args.data_dir, not args.no_download)
+    if fallback is None:
+        return (*data, f"full {args.dataset}")
+    print(f"Full {args.dataset} not available ({fallback}); training on the bundled MNIST "
+          "sample instead.")
+    return (*data, "bundled MNIST sample")
 
 
 def main(argv: list[str] | None = None) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import convnp.data.mnist as mnist
+import convnp.data.sample as sample
 from convnp.data import (
     FASHION_MNIST_MEAN,
     FASHION_MNIST_STD,
@@ -22,6 +23,7 @@ from convnp.data import (
     load_fashion_mnist,
     load_mnist,
     load_mnist_sample,
+    load_or_sample,
     write_idx,
 )
 from convnp.data.idx import encode_idx
@@ -264,7 +266,7 @@ def test_real_fashion_mnist_verifies(split):
 
 def test_sample_digits_are_real_mnist_digits(mnist_train):
     images, labels = mnist_train
-    with np.load(Path(mnist.__file__).with_name(mnist.SAMPLE_FILE)) as archive:
+    with np.load(Path(sample.__file__).with_name(sample.SAMPLE_FILE)) as archive:
         idx = archive["idx_train"]
     x, y = load_mnist_sample("train")
     np.testing.assert_array_equal(x, images[idx])
@@ -285,7 +287,7 @@ def test_sample_shapes_dtypes_and_balance(split, n):
 
 
 def test_sample_file_is_small_and_needs_no_pickle():
-    path = Path(mnist.__file__).with_name(mnist.SAMPLE_FILE)
+    path = Path(sample.__file__).with_name(sample.SAMPLE_FILE)
     assert path.stat().st_size < 2_000_000
     with np.load(path, allow_pickle=False) as archive:
         assert {"x_train", "y_train", "x_test", "y_test"} <= set(archive.files)
@@ -294,3 +296,17 @@ def test_sample_file_is_small_and_needs_no_pickle():
 def test_sample_unknown_split():
     with pytest.raises(ValueError, match="load_mnist_sample"):
         load_mnist_sample("validation")
+
+
+def test_load_or_sample_falls_back_with_the_reason(tmp_path):
+    x_train, y_train, x_test, y_test, fallback = load_or_sample(
+        "fashion-mnist", root=tmp_path, download=False)
+    assert fallback.startswith("load_fashion_mnist: could not find")
+    assert (x_train.shape, x_test.shape) == ((5000, 28, 28), (1000, 28, 28))
+    with pytest.raises(ValueError, match="load_or_sample: dataset must be one of"):
+        load_or_sample("cifar10")
+
+
+def test_load_or_sample_loads_the_full_dataset_when_present():
+    *data, fallback = load_or_sample("mnist", root=real_root(), download=False)
+    assert fallback is None and data[0].shape == (60000, 28, 28)

@@ -1,8 +1,9 @@
 """Datasets and batching: IDX files, MNIST / Fashion-MNIST, and the ``DataLoader``.
 
 * ``idx.py``: the IDX file format (``read_idx``, ``write_idx``).
-* ``mnist.py``: finding, downloading, checking and loading MNIST and Fashion-MNIST, and
-  the small MNIST sample shipped with the package (``load_mnist_sample``).
+* ``mnist.py``: finding, downloading, checking and loading MNIST and Fashion-MNIST.
+* ``sample.py``: the small MNIST sample shipped with the package (``load_mnist_sample``)
+  and ``load_or_sample``, which falls back to it when a full dataset cannot be had.
 * ``loader.py``: mini-batches (``DataLoader``) and preprocessing (``normalize``,
   ``one_hot``, ``train_val_split``).
 """
@@ -27,13 +28,14 @@ from convnp.data.mnist import (
     download_file,
     load_fashion_mnist,
     load_mnist,
-    load_mnist_sample,
 )
+from convnp.data.sample import load_mnist_sample, load_or_sample
 
 __all__ = [
     "FASHION_MNIST_MEAN", "FASHION_MNIST_MIRRORS", "FASHION_MNIST_STD", "MNIST_MEAN",
     "MNIST_MIRRORS", "MNIST_STD", "DataLoader",
     "DatasetNotFoundError", "DownloadError", "download_dataset", "download_file",
-    "load_fashion_mnist", "load_mnist", "load_mnist_sample", "normalize", "one_hot",
+    "load_fashion_mnist", "load_mnist", "load_mnist_sample", "load_or_sample", "normalize",
+    "one_hot",
     "read_idx", "train_val_split", "write_idx",
 ]

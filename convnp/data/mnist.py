@@ -22,8 +22,7 @@ count equals N. The canonical counts (60000 train, 10000 test) are only required
 ``verify=True``, which also checks the MD5 of the decompressed files; without it, smaller
 files in the standard format load too (the tests use 20-image fixtures).
 
-``load_mnist_sample()`` needs no files at all: it returns ~6,000 real digits shipped with
-the package (built by ``tools/make_mnist_sample.py``).
+The small sample shipped with the package, and the fall-back to it, are in ``sample.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ import os
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -87,8 +85,6 @@ FASHION_MNIST_GZ_MD5: dict[str, str] = {
     "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
     "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
 }
-
-SAMPLE_FILE = "mnist_sample.npz"
 
 
 class DownloadError(RuntimeError):
@@ -395,25 +391,3 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
     return _load(_FASHION, split, root, download, verify, mirrors, checksums, timeout,
                  "load_fashion_mnist")
 
-
-def load_mnist_sample(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """Load the small MNIST subset bundled with convnp (no download, no files needed).
-
-    5,000 training and 1,000 test digits, 500 and 100 per class, drawn from the real
-    MNIST splits by ``tools/make_mnist_sample.py``. Enough to try a model in seconds.
-
-    Args:
-        split: ``"train"`` or ``"test"``.
-
-    Returns:
-        ``(images, labels)``: uint8 (N, 28, 28) and int64 (N,).
-
-    Example:
-        >>> images, labels = load_mnist_sample("test")
-        >>> images.shape
-        (1000, 28, 28)
-    """
-    _split_names(split, "load_mnist_sample")
-    resource = resources.files(__package__).joinpath(SAMPLE_FILE)
-    with resource.open("rb") as f, np.load(f, allow_pickle=False) as archive:
-        return archive[f"x_{split}"], archive[f"y_{split}"].astype(np.int64)

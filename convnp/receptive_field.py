@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from convnp.functional.shapes import ntuple, pool_output_size
+from convnp.functional.shapes import conv_output_size, ntuple, pool_output_size
 from convnp.layers.conv import Conv1d, Conv2d
 from convnp.layers.linear import Flatten, Linear
 from convnp.layers.module import Module, inspection_mode
@@ -146,13 +146,8 @@ def _window(layer: Module, sizes: Sizes) -> tuple[Sizes, Sizes, Sizes, Sizes, Si
         p = layer.padding
         n_out = tuple(pool_output_size(*args, layer.ceil_mode) for args in zip(sizes, k, s, p, d))
         return k, s, d, p, n_out
-    if layer.padding == "valid":
-        pads = [(0, 0)] * len(k)
-    elif layer.padding == "same":
-        pads = [(di * (ki - 1) // 2, di * (ki - 1) - di * (ki - 1) // 2) for ki, di in zip(k, d)]
-    else:
-        pads = [(pi, pi) for pi in layer.padding]
-    n_out = tuple((n + before + after - (di * (ki - 1) + 1)) // si + 1
+    pads = layer.pads_for(sizes)
+    n_out = tuple(conv_output_size(n + before + after, ki, si, 0, di)
                   for n, (before, after), ki, si, di in zip(sizes, pads, k, s, d))
     return k, s, d, tuple(before for before, _ in pads), n_out
 

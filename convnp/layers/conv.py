@@ -154,8 +154,12 @@ class _ConvNd(_ConvBase):
                 raise ValueError(f"{name}: padding must be >= 0, got {self.padding}")
         self.padding_mode = padding_mode
 
-    def _pads(self, sizes: tuple[int, ...]) -> list[tuple[int, int]]:
-        """``(before, after)`` padding per spatial axis; 'same' puts any odd extra after."""
+    def pads_for(self, sizes: tuple[int, ...]) -> list[tuple[int, int]]:
+        """``(before, after)`` padding per spatial axis for an input of spatial size ``sizes``.
+
+        ``'same'`` pads ``d(k-1)`` in total and puts any odd extra after, as PyTorch does.
+        Raises ValueError if a reflect/circular padding is too large for ``sizes``.
+        """
         if self.padding == "valid":
             pads = [(0, 0)] * self.n_dims
         elif self.padding == "same":
@@ -184,7 +188,7 @@ class _ConvNd(_ConvBase):
             (N, C_out, L_out) or (N, C_out, H_out, W_out).
         """
         check_input(self, x, self.n_dims + 2, self.in_channels, self.dtype)
-        pads = self._pads(x.shape[2:])
+        pads = self.pads_for(x.shape[2:])
         check_window_fits(self, x.shape, pads)
         symmetric = all(before == after for before, after in pads)
         padded_here = self.padding_mode != "zeros" or not symmetric

@@ -1,11 +1,29 @@
 """convnp: a convolutional-neural-network library written from scratch in NumPy.
 
 Every layer writes out its own forward and backward pass. Start with ``convnp.layers``
-(the layers), ``convnp.functional`` (the array kernels they call), ``convnp.losses``,
-``convnp.optim`` and ``convnp.train``.
+(the layers), ``convnp.functional`` (the array kernels they call), ``convnp.naive``
+(the same arithmetic as loops), ``convnp.losses``, ``convnp.optim`` and ``convnp.train``.
+
+``import convnp`` makes every subpackage reachable (``convnp.optim.SGD``,
+``convnp.models.lenet5``); the optional dependencies (matplotlib, torch, tqdm) are
+imported only when a function that needs them runs.
 """
 
-from convnp import functional, init, interop, kernels, layers, losses, viz
+from convnp import (
+    checkpoint,
+    data,
+    functional,
+    init,
+    interop,
+    kernels,
+    layers,
+    losses,
+    models,
+    naive,
+    optim,
+    train,
+    viz,
+)
 from convnp.gradcheck import gradcheck
 from convnp.layers import (
     GELU,
@@ -46,7 +64,8 @@ __all__ = [
     "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten",
     "GELU", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d",
     "MaxPool2d", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
-    "functional", "gradcheck", "init", "layers", "losses",
+    "checkpoint", "data", "functional", "gradcheck", "init", "layers", "losses", "models",
+    "naive", "optim", "train",
     "ConvTranspose1d", "ConvTranspose2d", "Downsample1d", "Downsample2d", "Upsample",
     "Upsample1d", "Upsample2d", "interop",
     "kernels", "receptive_field", "summary", "viz",

@@ -1,4 +1,7 @@
-"""Conv1d / Conv2d: output shapes, forward against the loop reference, gradients, padding modes."""
+"""Conv1d / Conv2d: output shapes, forward against the loop reference, gradients, padding modes.
+
+Every forward and gradient test runs for both algorithms ('im2col' and 'tensordot').
+"""
 
 import math
 
@@ -9,15 +12,21 @@ from hypothesis import strategies as st
 from reference import conv1d_ref, conv2d_ref, out_size_ref, pad_ref, same_pads_ref
 
 from convnp import Conv1d, Conv2d, gradcheck
-from convnp.functional import conv_output_size, pad, pad_backward
+from convnp.functional import ALGORITHMS, conv_output_size, pad, pad_backward
 
 MODES = ("zeros", "reflect", "replicate", "circular")
 seeds = st.integers(0, 2**32 - 1)
+algorithms = st.sampled_from(ALGORITHMS)
 
 
-def inline_out(n, k, s, p, d):
-    """The output-size formula, written out again: floor((n + 2p - d(k-1) - 1)/s) + 1."""
-    return math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1
+def out_sizes(shape, cfg):
+    """The reference output size along each spatial axis of ``shape`` for a conv config."""
+    def per_axis(v):
+        return (v,) * (len(shape) - 2) if isinstance(v, int) else v
+
+    return [out_size_ref(n, k, s, p, d) for n, k, s, p, d in zip(
+        shape[2:], *(per_axis(cfg.get(a, default)) for a, default in
+                     (("kernel_size", 1), ("stride", 1), ("padding", 0), ("dilation", 1))))]
 
 
 @st.composite
@@ -34,9 +43,7 @@ def conv2d_config(draw, max_size=9):
     }
     shape = (draw(st.integers(1, 2)), cfg["in_channels"], draw(st.integers(1, max_size)),
              draw(st.integers(1, max_size)))
-    out = [inline_out(n, k, s, p, d) for n, k, s, p, d in
-           zip(shape[2:], cfg["kernel_size"], cfg["stride"], cfg["padding"], cfg["dilation"])]
-    assume(min(out) >= 1)
+    assume(min(out_sizes(shape, cfg)) >= 1)
     return cfg, shape
 
 
@@ -50,48 +57,42 @@ def conv1d_config(draw):
         "groups": G, "bias": draw(st.booleans()),
     }
     shape = (draw(st.integers(1, 2)), cfg["in_channels"], draw(st.integers(1, 14)))
-    assume(inline_out(shape[2], cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                      cfg["dilation"]) >= 1)
+    assume(min(out_sizes(shape, cfg)) >= 1)
     return cfg, shape
 
 
 def conv_ref_of(layer, x):
-    """The reference output of ``layer`` on ``x``, built from the layer's own weights."""
-    ref = conv2d_ref if isinstance(layer, Conv2d) else conv1d_ref
-    bias = None if layer.bias is None else layer.bias.data
-    if isinstance(layer.padding, str) or layer.padding_mode != "zeros":
-        if layer.padding == "same":
-            pads = same_pads_ref(layer.kernel_size, layer.dilation)
-        elif layer.padding == "valid":
-            pads = [(0, 0)] * len(layer.kernel_size)
-        else:
-            pads = [(p, p) for p in layer.padding]
-        x = pad_ref(x, pads, layer.padding_mode)
-        padding = 0
+    """The loop reference's output for ``layer`` on ``x``: pad as the layer says, then convolve.
+
+    The padding is worked out from the layer's arguments by ``same_pads_ref`` for 'same'
+    and directly otherwise, and applied by ``pad_ref``; the convolution itself is unpadded.
+    """
+    n = len(layer.kernel_size)
+    if layer.padding == "same":
+        pads = same_pads_ref(layer.kernel_size, layer.dilation)
     else:
-        padding = layer.padding if isinstance(layer, Conv2d) else layer.padding[0]
-    if isinstance(layer, Conv2d):
-        return ref(x, layer.weight.data, bias, layer.stride, padding, layer.dilation,
-                   layer.groups)
-    return ref(x, layer.weight.data, bias, layer.stride[0], padding, layer.dilation[0],
-               layer.groups)
+        pads = [(p, p) for p in ((0,) * n if layer.padding == "valid" else layer.padding)]
+    x = pad_ref(x, pads, layer.padding_mode)
+    bias = None if layer.bias is None else layer.bias.data
+    if n == 2:
+        return conv2d_ref(x, layer.weight.data, bias, layer.stride, 0, layer.dilation,
+                          layer.groups)
+    return conv1d_ref(x, layer.weight.data, bias, layer.stride[0], 0, layer.dilation[0],
+                      layer.groups)
 
 
 # --------------------------------------------------------------------------- shapes, forward
-@given(conv2d_config(), seeds)
-def test_conv2d_shape_and_forward_match_reference(config, seed):
+@given(conv2d_config(), algorithms, seeds)
+def test_conv2d_shape_and_forward_match_reference(config, algorithm, seed):
     cfg, shape = config
     rng = np.random.default_rng(seed)
-    conv = Conv2d(**cfg, rng=rng, dtype=np.float64)
+    conv = Conv2d(**cfg, algorithm=algorithm, rng=rng, dtype=np.float64)
     x = rng.standard_normal(shape)
     y = conv(x)
-    expected = [inline_out(n, k, s, p, d) for n, k, s, p, d in
-                zip(shape[2:], cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                    cfg["dilation"])]
-    library = [conv_output_size(n, k, s, p, d) for n, k, s, p, d in
-               zip(shape[2:], cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                   cfg["dilation"])]
-    assert library == expected
+    expected = out_sizes(shape, cfg)
+    assert [conv_output_size(n, k, s, p, d) for n, k, s, p, d in zip(
+        shape[2:], cfg["kernel_size"], cfg["stride"], cfg["padding"], cfg["dilation"])
+    ] == expected
     assert y.shape == (shape[0], cfg["out_channels"], *expected)
     np.testing.assert_allclose(y, conv_ref_of(conv, x), rtol=1e-10, atol=1e-12)
 
@@ -102,25 +103,24 @@ def test_conv2d_shape_and_forward_match_reference(config, seed):
     ({"kernel_size": 3, "padding": (2, 0), "dilation": (2, 1), "groups": 2}, (2, 2, 3, 7)),
     ({"kernel_size": (1, 4), "stride": 3, "bias": False}, (1, 2, 7, 11)),
 ])
-def test_conv2d_forward_non_square_cases(cfg, shape, rng):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_conv2d_forward_non_square_cases(cfg, shape, algorithm, rng):
     assert shape[2] != shape[3]
-    conv = Conv2d(2, 4, **cfg, rng=rng, dtype=np.float64)
+    conv = Conv2d(2, 4, **cfg, algorithm=algorithm, rng=rng, dtype=np.float64)
     x = rng.standard_normal(shape)
     y = conv(x)
-    assert y.shape[2:] == tuple(out_size_ref(n, k, s, p, d) for n, k, s, p, d in zip(
-        shape[2:], conv.kernel_size, conv.stride, conv.padding, conv.dilation))
+    assert list(y.shape[2:]) == out_sizes(shape, cfg)
     np.testing.assert_allclose(y, conv_ref_of(conv, x), rtol=1e-10, atol=1e-12)
 
 
-@given(conv1d_config(), seeds)
-def test_conv1d_shape_and_forward_match_reference(config, seed):
+@given(conv1d_config(), algorithms, seeds)
+def test_conv1d_shape_and_forward_match_reference(config, algorithm, seed):
     cfg, shape = config
     rng = np.random.default_rng(seed)
-    conv = Conv1d(**cfg, rng=rng, dtype=np.float64)
+    conv = Conv1d(**cfg, algorithm=algorithm, rng=rng, dtype=np.float64)
     x = rng.standard_normal(shape)
     y = conv(x)
-    n_out = inline_out(shape[2], cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                       cfg["dilation"])
+    n_out, = out_sizes(shape, cfg)
     assert conv_output_size(shape[2], cfg["kernel_size"], cfg["stride"], cfg["padding"],
                             cfg["dilation"]) == n_out
     assert y.shape == (shape[0], cfg["out_channels"], n_out)
@@ -138,29 +138,28 @@ def padded_conv2d_config(draw):
            "stride": (draw(st.integers(1, 2)), draw(st.integers(1, 2))),
            "dilation": (draw(st.integers(1, 2)), draw(st.integers(1, 2))),
            "padding": padding, "padding_mode": mode, "bias": draw(st.booleans())}
-    out = [inline_out(n, k, s, p, d) for n, k, s, p, d in
-           zip((H, W), cfg["kernel_size"], cfg["stride"], padding, cfg["dilation"])]
-    assume(min(out) >= 1)
-    return cfg, (draw(st.integers(1, 2)), 2, H, W)
+    shape = (draw(st.integers(1, 2)), 2, H, W)
+    assume(min(out_sizes(shape, cfg)) >= 1)
+    return cfg, shape
 
 
-@given(padded_conv2d_config(), seeds)
-def test_conv2d_padding_modes_match_reference(config, seed):
+@given(padded_conv2d_config(), algorithms, seeds)
+def test_conv2d_padding_modes_match_reference(config, algorithm, seed):
     cfg, shape = config
     rng = np.random.default_rng(seed)
-    conv = Conv2d(2, 3, **cfg, rng=rng, dtype=np.float64)
+    conv = Conv2d(2, 3, **cfg, algorithm=algorithm, rng=rng, dtype=np.float64)
     x = rng.standard_normal(shape)
     np.testing.assert_allclose(conv(x), conv_ref_of(conv, x), rtol=1e-10, atol=1e-12)
 
 
 @given(st.sampled_from(MODES), st.integers(2, 9), st.integers(1, 4), st.integers(0, 3),
-       st.integers(1, 3), seeds)
-def test_conv1d_padding_modes_match_reference(mode, L, k, p, d, seed):
+       st.integers(1, 3), algorithms, seeds)
+def test_conv1d_padding_modes_match_reference(mode, L, k, p, d, algorithm, seed):
     assume(p < L if mode == "reflect" else p <= L)
-    assume(inline_out(L, k, 1, p, d) >= 1)
+    assume(out_size_ref(L, k, 1, p, d) >= 1)
     rng = np.random.default_rng(seed)
-    conv = Conv1d(2, 2, k, padding=p, dilation=d, padding_mode=mode, rng=rng,
-                  dtype=np.float64)
+    conv = Conv1d(2, 2, k, padding=p, dilation=d, padding_mode=mode, algorithm=algorithm,
+                  rng=rng, dtype=np.float64)
     x = rng.standard_normal((2, 2, L))
     np.testing.assert_allclose(conv(x), conv_ref_of(conv, x), rtol=1e-10, atol=1e-12)
 
@@ -270,10 +269,11 @@ CONV2D_OPTIONS = [
 ]
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("options", CONV2D_OPTIONS, ids=str)
-def test_conv2d_gradcheck(options, rng):
+def test_conv2d_gradcheck(options, algorithm, rng):
     cfg = {"in_channels": 2, "out_channels": 2, "kernel_size": (2, 3), **options}
-    conv = Conv2d(**cfg, rng=rng, dtype=np.float64)
+    conv = Conv2d(**cfg, algorithm=algorithm, rng=rng, dtype=np.float64)
     x = rng.standard_normal((2, cfg["in_channels"], 4, 5))
     assert gradcheck(conv, x)
 
@@ -287,16 +287,18 @@ CONV1D_OPTIONS = [
 ]
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("options", CONV1D_OPTIONS, ids=str)
-def test_conv1d_gradcheck(options, rng):
+def test_conv1d_gradcheck(options, algorithm, rng):
     cfg = {"in_channels": 2, "out_channels": 2, "kernel_size": 3, **options}
-    conv = Conv1d(**cfg, rng=rng, dtype=np.float64)
+    conv = Conv1d(**cfg, algorithm=algorithm, rng=rng, dtype=np.float64)
     assert gradcheck(conv, rng.standard_normal((2, cfg["in_channels"], 7)))
 
 
-def test_conv2d_gradcheck_directional_bigger(rng):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_conv2d_gradcheck_directional_bigger(algorithm, rng):
     conv = Conv2d(3, 8, (3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=1,
-                  rng=rng, dtype=np.float64)
+                  algorithm=algorithm, rng=rng, dtype=np.float64)
     x = rng.standard_normal((4, 3, 17, 23))
     assert gradcheck(conv, x, directional=True, rng=np.random.default_rng(5))
 

@@ -1,6 +1,15 @@
-"""Pure array kernels: arrays and ints in, arrays out. No classes with state, no randomness."""
+"""Pure array kernels: arrays and ints in, arrays out. No classes with state, no randomness.
 
+Convolution three ways, one answer: ``convnp.naive`` (loops from the definition),
+``conv2d_forward(..., algorithm='tensordot')`` (one ``np.tensordot`` per kernel offset,
+``conv_tensordot.py``) and ``algorithm='im2col'``, the default (``columns.py`` plus one
+matrix product, ``conv.py``). ``_fast.py`` holds the equal, faster variants that the
+default path uses.
+"""
+
+from convnp.functional.columns import col2im, col2im1d, im2col, im2col1d
 from convnp.functional.conv import (
+    ALGORITHMS,
     conv1d_backward,
     conv1d_forward,
     conv2d_backward,
@@ -12,7 +21,6 @@ from convnp.functional.conv_transpose import (
     conv_transpose2d_backward,
     conv_transpose2d_forward,
 )
-from convnp.functional.im2col import col2im, col2im1d, im2col, im2col1d
 from convnp.functional.padding import pad, pad_backward
 from convnp.functional.pool import (
     avg_pool1d_backward,
@@ -40,7 +48,8 @@ from convnp.functional.shapes import (
 )
 
 __all__ = [
-    "avg_pool1d_backward", "avg_pool1d_forward", "avg_pool2d_backward", "avg_pool2d_forward",
+    "ALGORITHMS", "avg_pool1d_backward", "avg_pool1d_forward", "avg_pool2d_backward",
+    "avg_pool2d_forward",
     "col2im", "col2im1d", "conv1d_backward", "conv1d_forward", "conv2d_backward",
     "conv2d_forward", "conv_output_size", "conv_transpose_output_size", "im2col", "im2col1d",
     "max_pool1d_backward", "max_pool1d_forward", "max_pool2d_backward", "max_pool2d_forward",

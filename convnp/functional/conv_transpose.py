@@ -15,6 +15,9 @@ that starts at ``(h*sH, w*sW)``, summing where windows overlap::
 rows and the last ``pH - output_padding`` rows of ``y_full`` are dropped (likewise for
 columns), and the bias is added.
 
+The columns are built and folded by the equal, faster variants in ``_fast.py``
+(``columns.py`` has the plain loops).
+
 Forward, per group g::
 
     cols = weight_g.T @ x_g        (C_out/G*kH*kW, N*H*W), laid out as im2col's columns
@@ -35,10 +38,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from convnp.functional.im2col import col2im, im2col
-from convnp.functional.shapes import conv_transpose_output_size
-
-Pair = tuple[int, int]
+from convnp.functional._fast import fast_col2im, fast_grad_weight, fast_im2col
+from convnp.functional.shapes import Pair, as_2d, conv_transpose_output_size, lift_1d
 
 
 class ConvTransposeCache(NamedTuple):
@@ -103,7 +104,7 @@ def conv_transpose2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray
     w = weight.reshape(G, C_in // G, C_out_g * kH * kW)
     cols = np.matmul(w.transpose(0, 2, 1), x_groups)  # (G, C_out/G*kH*kW, N*H*W)
     cols = cols.reshape(G * C_out_g, kH, kW, N, H, W)
-    y = col2im(cols, (N, G * C_out_g, out[0], out[1]), (kH, kW), stride, padding, dilation)
+    y = fast_col2im(cols, (N, G * C_out_g, out[0], out[1]), (kH, kW), stride, padding, dilation)
     if bias is not None:
         y += bias[None, :, None, None]
     cache = ConvTransposeCache(x_groups, x.shape, weight, bias is not None, stride, padding,
@@ -130,15 +131,12 @@ def conv_transpose2d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
     x_groups, x_shape, weight, has_bias, stride, padding, dilation = cache
     N, C_in, H, W = x_shape
     G = x_groups.shape[0]
-    cols = im2col(grad_y, weight.shape[2:], stride, padding, dilation)
+    cols = fast_im2col(grad_y, weight.shape[2:], stride, padding, dilation)
     # With output_padding >= stride (possible when dilation > stride) the windows of
     # grad_y reach one step past the input: those columns belong to no input pixel.
     cols = cols[:, :, :, :, :H, :W].reshape(G, -1, N * H * W)  # (G, C_out/G*kH*kW, N*H*W)
     grad_bias = grad_y.sum(axis=(0, 2, 3)) if has_bias else None
-    # grad_weight = x_g @ cols_g.T, computed as (cols_g @ x_g.T).T: OpenBLAS handles this
-    # long contraction (over N*H*W) faster and more steadily with the big matrix on the left.
-    grad_weight = np.matmul(cols, x_groups.transpose(0, 2, 1)).transpose(0, 2, 1)
-    grad_weight = grad_weight.reshape(weight.shape)
+    grad_weight = fast_grad_weight(x_groups, cols).reshape(weight.shape)  # x_g @ cols_g.T
     if not input_grad:
         return None, grad_weight, grad_bias
     grad_x = np.matmul(weight.reshape(G, C_in // G, -1), cols)  # (G, C_in/G, N*H*W)
@@ -161,9 +159,9 @@ def conv_transpose1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray
         >>> y
         array([[[1., 1., 3., 2., 2.]]])
     """
-    y, cache = conv_transpose2d_forward(x[:, :, None, :], weight[:, :, None, :], bias,
-                                        (1, stride), (0, padding), (0, output_padding), groups,
-                                        (1, dilation))
+    _, s, p, d = lift_1d(1, stride, padding, dilation)
+    y, cache = conv_transpose2d_forward(as_2d(x), as_2d(weight), bias, s, p, (0, output_padding),
+                                        groups, d)
     return y[:, :, 0, :], cache
 
 
@@ -172,8 +170,7 @@ def conv_transpose1d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
                               ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients of ``conv_transpose1d_forward``: grad_y (N, C_out, L_out) -> (grad_x
     (N, C_in, L), grad_weight (C_in, C_out/G, k), grad_bias (C_out,) or None)."""
-    grad_x, grad_weight, grad_bias = conv_transpose2d_backward(grad_y[:, :, None, :], cache,
-                                                               input_grad)
+    grad_x, grad_weight, grad_bias = conv_transpose2d_backward(as_2d(grad_y), cache, input_grad)
     if grad_x is not None:
         grad_x = grad_x[:, :, 0, :]
     return grad_x, grad_weight[:, :, 0, :], grad_bias

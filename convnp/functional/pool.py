@@ -1,6 +1,6 @@
 """Max- and average-pooling forward and backward, vectorised over the kernel offsets.
 
-Axis names as in ``im2col.py``. Like im2col, pooling loops over the ``kH*kW`` kernel
+Axis names as in ``columns.py``. Like im2col, pooling loops over the ``kH*kW`` kernel
 offsets only; ``x_padded[window]`` is the (C, N, H_out, W_out) array of input pixels
 under offset ``(i, j)`` for every output position.
 
@@ -23,10 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from convnp.functional.im2col import pad_cnhw, window_slices
-from convnp.functional.shapes import pool_output_size
-
-Pair = tuple[int, int]
+from convnp.functional.columns import pad_cnhw, window_slices
+from convnp.functional.shapes import Pair, as_2d, lift_1d, pool_output_size
 
 
 class PoolCache(NamedTuple):
@@ -202,10 +200,6 @@ def _unpad(grad_xp: np.ndarray, x_shape: tuple[int, ...], pads: tuple[Pair, Pair
     return grad_xp[:, :, top:top + H, left:left + W].transpose(1, 0, 2, 3)
 
 
-def _as_2d(x: np.ndarray) -> np.ndarray:
-    return x[:, :, None, :]
-
-
 def max_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int, padding: int = 0,
                        dilation: int = 1, ceil_mode: bool = False
                        ) -> tuple[np.ndarray, PoolCache]:
@@ -213,14 +207,14 @@ def max_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int, padding: in
 
     **Shape:** ``L_out = floor((L + 2p - d(k-1) - 1)/s) + 1`` (ceil with ceil_mode).
     """
-    y, cache = max_pool2d_forward(_as_2d(x), (1, kernel_size), (1, stride), (0, padding),
-                                  (1, dilation), ceil_mode)
+    k, s, p, d = lift_1d(kernel_size, stride, padding, dilation)
+    y, cache = max_pool2d_forward(as_2d(x), k, s, p, d, ceil_mode)
     return y[:, :, 0, :], cache
 
 
 def max_pool1d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     """grad_y (N, C, L_out) -> grad_x (N, C, L)."""
-    return max_pool2d_backward(_as_2d(grad_y), cache)[:, :, 0, :]
+    return max_pool2d_backward(as_2d(grad_y), cache)[:, :, 0, :]
 
 
 def avg_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int, padding: int = 0,
@@ -230,11 +224,11 @@ def avg_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int, padding: in
 
     **Shape:** ``L_out = floor((L + 2p - k)/s) + 1`` (ceil with ceil_mode).
     """
-    y, cache = avg_pool2d_forward(_as_2d(x), (1, kernel_size), (1, stride), (0, padding),
-                                  ceil_mode, count_include_pad)
+    k, s, p, _ = lift_1d(kernel_size, stride, padding, 1)
+    y, cache = avg_pool2d_forward(as_2d(x), k, s, p, ceil_mode, count_include_pad)
     return y[:, :, 0, :], cache
 
 
 def avg_pool1d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     """grad_y (N, C, L_out) -> grad_x (N, C, L)."""
-    return avg_pool2d_backward(_as_2d(grad_y), cache)[:, :, 0, :]
+    return avg_pool2d_backward(as_2d(grad_y), cache)[:, :, 0, :]

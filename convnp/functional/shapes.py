@@ -1,10 +1,20 @@
-"""Output-size formulas and argument normalisation shared by every kernel."""
+"""Output-size formulas, argument normalisation, and the one place 1-D becomes 2-D.
+
+Every 1-D kernel (convolution, transposed convolution, pooling, im2col) runs the 2-D
+kernel on a signal viewed as an image of height 1: ``as_2d`` makes the view and
+``lift_1d`` the matching ``(H, W)`` arguments.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
 from collections.abc import Sequence
+
+import numpy as np
+
+Pair = tuple[int, int]
+"""An ``(H, W)`` pair of ints: kernel size, stride, padding or dilation of a 2-D kernel."""
 
 
 def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -59,7 +69,28 @@ def conv_transpose_output_size(n: int, kernel_size: int, stride: int = 1, paddin
     return (n - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
 
 
-def pair(value: int | Sequence[int], name: str, layer: str) -> tuple[int, int]:
+def as_2d(x: np.ndarray) -> np.ndarray:
+    """View a 1-D signal batch (N, C, L) as an image batch (N, C, 1, L). No copy.
+
+    Example:
+        >>> as_2d(np.zeros((2, 3, 7))).shape
+        (2, 3, 1, 7)
+    """
+    return x[:, :, None, :]
+
+
+def lift_1d(kernel_size: int, stride: int, padding: int, dilation: int
+            ) -> tuple[Pair, Pair, Pair, Pair]:
+    """The ``(H, W)`` arguments that make a 1-D kernel a 2-D one of height 1.
+
+    Example:
+        >>> lift_1d(5, 2, 1, 3)
+        ((1, 5), (1, 2), (0, 1), (1, 3))
+    """
+    return (1, kernel_size), (1, stride), (0, padding), (1, dilation)
+
+
+def pair(value: int | Sequence[int], name: str, layer: str) -> Pair:
     """Normalise an int or a pair of ints to a ``(H, W)`` tuple, with a clear error."""
     return ntuple(value, 2, name, layer)
 

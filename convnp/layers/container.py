@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 
 import numpy as np
@@ -82,9 +83,10 @@ class Sequential(Module):
         """Pass ``grad_y`` back through every layer in reverse; return dL/d(input).
 
         With ``input_grad=False`` the backward pass stops at the first layer that has
-        parameters: it is told not to compute its input gradient, the parameter-free
-        layers before it are skipped, and None is returned. Training uses this: nobody
-        needs the gradient with respect to the images.
+        parameters: it is told not to compute its input gradient (if its ``backward``
+        takes ``input_grad``; otherwise the gradient it returns is dropped), the
+        parameter-free layers before it are skipped, and None is returned. Training uses
+        this: nobody needs the gradient with respect to the images.
         """
         grad = grad_y
         if input_grad:
@@ -97,4 +99,18 @@ class Sequential(Module):
         first = with_params[0]
         for layer in reversed(self.layers[first + 1:]):
             grad = layer.backward(grad)
-        return self.layers[first].backward(grad, input_grad=False)
+        if takes_input_grad(self.layers[first]):
+            return self.layers[first].backward(grad, input_grad=False)
+        self.layers[first].backward(grad)  # a layer without the option: drop its dL/dx
+        return None
+
+
+def takes_input_grad(layer: Module) -> bool:
+    """Does ``layer.backward`` declare the optional ``input_grad`` argument?
+
+    Example:
+        >>> from convnp.layers import Linear, ReLU
+        >>> takes_input_grad(Linear(2, 1)), takes_input_grad(ReLU())
+        (True, False)
+    """
+    return "input_grad" in inspect.signature(layer.backward).parameters

@@ -1,7 +1,9 @@
-"""Conv1d and Conv2d layers: own the weight and bias, wire them to ``functional.conv``.
+"""Conv1d and Conv2d layers: own the weight and bias, call ``functional.conv`` directly.
 
-The arithmetic lives in ``convnp/functional/conv.py``; this file only checks arguments
-and inputs, pads for the non-zero padding modes, and keeps the cache.
+``_ConvNd`` holds what every convolution layer shares, as PyTorch's ``_ConvNd`` does:
+argument checks, the weight and bias, the default init, padding modes and the repr.
+Each layer's ``forward`` and ``backward`` then call the kernel that does the arithmetic
+(``conv2d_forward``/``conv2d_backward`` in ``convnp/functional/conv.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ import math
 import numpy as np
 
 from convnp import init
-from convnp.functional.conv import conv2d_backward, conv2d_forward
+from convnp.functional.conv import (
+    ALGORITHMS,
+    conv1d_backward,
+    conv1d_forward,
+    conv2d_backward,
+    conv2d_forward,
+)
 from convnp.functional.padding import PADDING_MODES, pad, pad_backward
 from convnp.functional.shapes import ntuple
 from convnp.layers.module import (
@@ -24,23 +32,22 @@ from convnp.layers.module import (
 )
 
 
-class _ConvBase(Module):
-    """What convolution and transposed-convolution layers share.
+class _ConvNd(Module):
+    """What convolution and transposed-convolution layers share (PyTorch's ``_ConvNd``).
 
-    Checks of channels, groups, kernel_size, stride and dilation; the weight and bias;
-    PyTorch's default init; viewing 1-D data as 2-D (height 1); the backward wiring and
-    the repr. A subclass sets ``transposed`` (weight (C_in, C_out/G, *k) instead of
-    (C_out, C_in/G, *k)), ``backward_kernel`` and ``repr_defaults``, and writes
-    ``forward``, which saves ``(kernel cache, pads or None, output shape)``.
+    Checks of channels, groups, kernel_size, stride, dilation and padding; the weight
+    and bias; PyTorch's default init; padding modes; the repr. ``n_dims`` is the number
+    of spatial axes; ``transposed`` layers have weight (C_in, C_out/G, *k) instead of
+    (C_out, C_in/G, *k). Subclasses write ``forward`` and ``backward``.
     """
 
-    n_dims = 2
+    n_dims: int
     transposed = False
-    padding_mode = "zeros"
-    backward_kernel = staticmethod(conv2d_backward)
+    repr_args = ("stride", "padding", "dilation", "groups", "padding_mode", "algorithm")
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, dilation,
-                 groups: int, bias: bool, rng: np.random.Generator | None, dtype) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding,
+                 dilation, groups: int, bias: bool, padding_mode: str,
+                 rng: np.random.Generator | None, dtype) -> None:
         super().__init__()
         name, n = type(self).__name__, self.n_dims
         for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
@@ -57,6 +64,23 @@ class _ConvBase(Module):
         self.stride = ntuple(stride, n, "stride", name)
         self.dilation = ntuple(dilation, n, "dilation", name)
         check_positive(self, "kernel_size", "stride", "dilation")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(
+                f"{name}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}"
+            )
+        self.padding_mode = padding_mode
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"{name}: padding must be 'valid', 'same', an int or "
+                                 f"{n} ints, got {padding!r}")
+            if padding == "same" and max(self.stride) > 1:
+                raise ValueError(f"{name}: padding='same' needs stride 1, got stride "
+                                 f"{self.stride}")
+            self.padding = padding
+        else:
+            self.padding = ntuple(padding, n, "padding", name)
+            if min(self.padding) < 0:
+                raise ValueError(f"{name}: padding must be >= 0, got {self.padding}")
         self.dtype = np.dtype(dtype)
         first, second = (in_channels, out_channels) if self.transposed else (out_channels,
                                                                               in_channels)
@@ -79,80 +103,6 @@ class _ConvBase(Module):
         if self.bias is not None:
             bound = 1 / math.sqrt(fan_in)
             self.bias.data[...] = rng.uniform(-bound, bound, self.out_channels)
-
-    def _as_2d(self, x: np.ndarray) -> np.ndarray:
-        return x[:, :, None, :] if self.n_dims == 1 else x
-
-    def _pair(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
-        return (fill, values[0]) if self.n_dims == 1 else (values[0], values[1])
-
-    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
-
-        Args:
-            grad_y: dL/dy, shaped like the forward output.
-
-        Returns:
-            dL/dx, shaped like the forward input.
-        """
-        cache, pads, y_shape = self._saved()
-        check_grad(self, grad_y, y_shape, self.dtype)
-        grad_x, grad_weight, grad_bias = self.backward_kernel(self._as_2d(grad_y), cache,
-                                                              input_grad)
-        self.weight.grad += grad_weight.reshape(self.weight.shape)
-        if self.bias is not None:
-            self.bias.grad += grad_bias
-        if grad_x is None:
-            return None
-        grad_x = grad_x[:, :, 0, :] if self.n_dims == 1 else grad_x
-        return grad_x if pads is None else pad_backward(grad_x, pads, self.padding_mode)
-
-    def repr_defaults(self) -> dict:
-        """Arguments shown by ``repr`` only when they differ from these defaults."""
-        raise NotImplementedError
-
-    def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-        for arg, default in self.repr_defaults().items():
-            value = getattr(self, arg)
-            if value != default:
-                s += f", {arg}={value!r}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.dtype != np.float32:
-            s += f", dtype={self.dtype}"
-        return s
-
-
-class _ConvNd(_ConvBase):
-    """Shared code of Conv1d and Conv2d; ``n_dims`` is the number of spatial axes.
-
-    A 1-D convolution runs through the 2-D kernels with a height-1 image and kernel.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 *, rng: np.random.Generator | None = None, dtype=np.float32) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, dilation, groups,
-                         bias, rng, dtype)
-        name, n = type(self).__name__, self.n_dims
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(
-                f"{name}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}"
-            )
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ValueError(f"{name}: padding must be 'valid', 'same', an int or "
-                                 f"{n} ints, got {padding!r}")
-            if padding == "same" and max(self.stride) > 1:
-                raise ValueError(f"{name}: padding='same' needs stride 1, got stride "
-                                 f"{self.stride}")
-            self.padding = padding
-        else:
-            self.padding = ntuple(padding, n, "padding", name)
-            if min(self.padding) < 0:
-                raise ValueError(f"{name}: padding must be >= 0, got {self.padding}")
-        self.padding_mode = padding_mode
 
     def pads_for(self, sizes: tuple[int, ...]) -> list[tuple[int, int]]:
         """``(before, after)`` padding per spatial axis for an input of spatial size ``sizes``.
@@ -178,41 +128,64 @@ class _ConvNd(_ConvBase):
                                  f"size {n}")
         return pads
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Convolve ``x``.
+    def _prepare(self, x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...], list | None]:
+        """Check ``x`` and pad it here if the kernel cannot (a non-zero mode, uneven 'same').
 
-        Args:
-            x: (N, C_in, L) for Conv1d, (N, C_in, H, W) for Conv2d.
-
-        Returns:
-            (N, C_out, L_out) or (N, C_out, H_out, W_out).
+        Returns ``(x, padding for the kernel, pads done here or None)``.
         """
         check_input(self, x, self.n_dims + 2, self.in_channels, self.dtype)
         pads = self.pads_for(x.shape[2:])
         check_window_fits(self, x.shape, pads)
-        symmetric = all(before == after for before, after in pads)
-        padded_here = self.padding_mode != "zeros" or not symmetric
-        if padded_here:
-            x = pad(x, pads, self.padding_mode)
-            kernel_padding = (0, 0)
-        else:
-            kernel_padding = self._pair(tuple(p for p, _ in pads), 0)
-        y, cache = conv2d_forward(
-            self._as_2d(x), self._as_2d(self.weight.data),
-            None if self.bias is None else self.bias.data,
-            self._pair(self.stride, 1), kernel_padding, self._pair(self.dilation, 1), self.groups,
-        )
-        y = y[:, :, 0, :] if self.n_dims == 1 else y
-        self._save((cache, pads if padded_here else None, y.shape))
-        return y
+        if self.padding_mode == "zeros" and all(before == after for before, after in pads):
+            return x, tuple(before for before, _ in pads), None
+        return pad(x, pads, self.padding_mode), (0,) * self.n_dims, pads
 
-    def repr_defaults(self) -> dict:
+    def _finish_backward(self, grad_x: np.ndarray | None, grad_weight: np.ndarray,
+                         grad_bias: np.ndarray | None, pads: list | None) -> np.ndarray | None:
+        """Add the parameter gradients into ``.grad``; undo ``_prepare``'s padding of grad_x."""
+        self.weight.grad += grad_weight
+        if self.bias is not None:
+            self.bias.grad += grad_bias
+        if grad_x is None or pads is None:
+            return grad_x
+        return pad_backward(grad_x, pads, self.padding_mode)
+
+    def _bias_data(self) -> np.ndarray | None:
+        return None if self.bias is None else self.bias.data
+
+    def extra_repr(self) -> str:
         n = self.n_dims
-        return {"stride": (1,) * n, "padding": (0,) * n, "dilation": (1,) * n, "groups": 1,
-                "padding_mode": "zeros"}
+        defaults = {"stride": (1,) * n, "padding": (0,) * n, "output_padding": (0,) * n,
+                    "dilation": (1,) * n, "groups": 1, "padding_mode": "zeros",
+                    "algorithm": "im2col"}
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        for arg in self.repr_args:
+            value, default = getattr(self, arg), defaults[arg]
+            if value != default:
+                s += f", {arg}={value!r}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.dtype != np.float32:
+            s += f", dtype={self.dtype}"
+        return s
 
 
-class Conv1d(_ConvNd):
+class _Conv(_ConvNd):
+    """The constructor of Conv1d and Conv2d: PyTorch's arguments, then ``algorithm``."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 *, algorithm: str = "im2col", rng: np.random.Generator | None = None,
+                 dtype=np.float32) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"{type(self).__name__}: algorithm must be one of {ALGORITHMS}, "
+                             f"got {algorithm!r}")
+        self.algorithm = algorithm
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, rng, dtype)
+
+
+class Conv1d(_Conv):
     """1-D convolution (cross-correlation) over (N, C_in, L) signals, as ``torch.nn.Conv1d``.
 
     ``y[n, o, t] = bias[o] + sum_{c, i} weight[o, c, i] * x_pad[n, g*C_in/G + c, t*s + i*d]``
@@ -226,6 +199,8 @@ class Conv1d(_ConvNd):
         groups: G; C_in and C_out must be divisible by it.
         bias: learn an additive bias per output channel.
         padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        algorithm: ``'im2col'`` (default) or ``'tensordot'``; the same numbers, computed
+            as in ``functional/conv.py`` or ``functional/conv_tensordot.py``.
         rng: the generator for the initial weights (fresh entropy if None).
         dtype: of the parameters; inputs must match it.
 
@@ -240,8 +215,26 @@ class Conv1d(_ConvNd):
 
     n_dims = 1
 
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Convolve ``x``: (N, C_in, L) -> (N, C_out, L_out)."""
+        x, padding, pads = self._prepare(x)
+        y, cache = conv1d_forward(x, self.weight.data, self._bias_data(), self.stride[0],
+                                  padding[0], self.dilation[0], self.groups, self.algorithm)
+        self._save((cache, pads, y.shape))
+        return y
 
-class Conv2d(_ConvNd):
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
+
+        **Shape:** grad_y (N, C_out, L_out) -> grad_x (N, C_in, L).
+        """
+        cache, pads, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape, self.dtype)
+        grad_x, grad_weight, grad_bias = conv1d_backward(grad_y, cache, input_grad)
+        return self._finish_backward(grad_x, grad_weight, grad_bias, pads)
+
+
+class Conv2d(_Conv):
     """2-D convolution (cross-correlation) over (N, C_in, H, W) images, as ``torch.nn.Conv2d``.
 
     ``y[n,o,h,w] = bias[o] + sum_{c,i,j} weight[o,c,i,j] * x_pad[n, c', h*sH + i*dH, w*sW + j*dW]``
@@ -255,6 +248,8 @@ class Conv2d(_ConvNd):
         groups: G; C_in and C_out must be divisible by it.
         bias: learn an additive bias per output channel.
         padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        algorithm: ``'im2col'`` (default) or ``'tensordot'``; the same numbers, computed
+            as in ``functional/conv.py`` or ``functional/conv_tensordot.py``.
         rng: the generator for the initial weights (fresh entropy if None).
         dtype: of the parameters; inputs must match it.
 
@@ -269,4 +264,22 @@ class Conv2d(_ConvNd):
     """
 
     n_dims = 2
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Convolve ``x``: (N, C_in, H, W) -> (N, C_out, H_out, W_out)."""
+        x, padding, pads = self._prepare(x)
+        y, cache = conv2d_forward(x, self.weight.data, self._bias_data(), self.stride,
+                                  padding, self.dilation, self.groups, self.algorithm)
+        self._save((cache, pads, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
+
+        **Shape:** grad_y (N, C_out, H_out, W_out) -> grad_x (N, C_in, H, W).
+        """
+        cache, pads, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape, self.dtype)
+        grad_x, grad_weight, grad_bias = conv2d_backward(grad_y, cache, input_grad)
+        return self._finish_backward(grad_x, grad_weight, grad_bias, pads)
 

@@ -1,8 +1,8 @@
 """ConvTranspose1d and ConvTranspose2d layers, and the CMU homework's transposed convolution.
 
 The arithmetic lives in ``convnp/functional/conv_transpose.py``; this file checks
-arguments and inputs, owns the weight and bias, and keeps the cache. A 1-D transposed
-convolution runs through the 2-D kernels with a height-1 image and kernel, as Conv1d does.
+arguments and inputs, owns the weight and bias, and keeps the cache; each layer's
+``forward`` and ``backward`` call the kernel directly.
 
 ``homework_conv_transpose1d/2d`` build the CMU 11-785 version, ``Upsample`` followed by a
 valid stride-1 convolution, which is *not* PyTorch's ConvTranspose (see their docstrings
@@ -14,33 +14,35 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.functional.conv_transpose import (
+    conv_transpose1d_backward,
+    conv_transpose1d_forward,
     conv_transpose2d_backward,
     conv_transpose2d_forward,
 )
 from convnp.functional.shapes import conv_transpose_output_size, ntuple
 from convnp.layers.container import Sequential
-from convnp.layers.conv import Conv1d, Conv2d, _ConvBase
-from convnp.layers.module import check_input
+from convnp.layers.conv import Conv1d, Conv2d, _ConvNd
+from convnp.layers.module import check_grad, check_input
 from convnp.layers.resample import Upsample1d, Upsample2d
 
 
-class _ConvTransposeNd(_ConvBase):
-    """Shared code of ConvTranspose1d and ConvTranspose2d; ``n_dims`` = number of spatial axes."""
+class _ConvTransposeNd(_ConvNd):
+    """The constructor and forward checks shared by ConvTranspose1d and ConvTranspose2d."""
 
     transposed = True
-    backward_kernel = staticmethod(conv_transpose2d_backward)
+    repr_args = ("stride", "padding", "output_padding", "groups", "dilation")
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1, *,
                  rng: np.random.Generator | None = None, dtype=np.float32) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, dilation, groups,
-                         bias, rng, dtype)
         name, n = type(self).__name__, self.n_dims
-        self.padding = ntuple(padding, n, "padding", name)
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or {n} ints, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, "zeros", rng, dtype)
         self.output_padding = ntuple(output_padding, n, "output_padding", name)
-        for arg in ("padding", "output_padding"):
-            if min(getattr(self, arg)) < 0:
-                raise ValueError(f"{name}: {arg} must be >= 0, got {getattr(self, arg)}")
+        if min(self.output_padding) < 0:
+            raise ValueError(f"{name}: output_padding must be >= 0, got {self.output_padding}")
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if op >= max(s, d):
                 raise ValueError(
@@ -49,15 +51,8 @@ class _ConvTransposeNd(_ConvBase):
                     f"stride={self.stride}, dilation={self.dilation}"
                 )
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Transposed-convolve ``x``.
-
-        Args:
-            x: (N, C_in, L) for ConvTranspose1d, (N, C_in, H, W) for ConvTranspose2d.
-
-        Returns:
-            (N, C_out, L_out) or (N, C_out, H_out, W_out).
-        """
+    def _check(self, x: np.ndarray) -> None:
+        """Raise a ValueError naming the layer for a bad input or an empty output."""
         check_input(self, x, self.n_dims + 2, self.in_channels, self.dtype)
         out = [conv_transpose_output_size(n, k, s, p, op, d) for n, k, s, p, op, d in zip(
             x.shape[2:], self.kernel_size, self.stride, self.padding, self.output_padding,
@@ -66,20 +61,6 @@ class _ConvTransposeNd(_ConvBase):
             raise ValueError(f"{type(self).__name__}: output size {tuple(out)} is empty for "
                              f"input of shape {x.shape} (padding {self.padding} removes "
                              "more than the kernel adds)")
-        y, cache = conv_transpose2d_forward(
-            self._as_2d(x), self._as_2d(self.weight.data),
-            None if self.bias is None else self.bias.data,
-            self._pair(self.stride, 1), self._pair(self.padding, 0),
-            self._pair(self.output_padding, 0), self.groups, self._pair(self.dilation, 1),
-        )
-        y = y[:, :, 0, :] if self.n_dims == 1 else y
-        self._save((cache, None, y.shape))
-        return y
-
-    def repr_defaults(self) -> dict:
-        n = self.n_dims
-        return {"stride": (1,) * n, "padding": (0,) * n, "output_padding": (0,) * n,
-                "groups": 1, "dilation": (1,) * n}
 
 
 class ConvTranspose1d(_ConvTransposeNd):
@@ -118,6 +99,25 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     n_dims = 1
 
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Transposed-convolve ``x``: (N, C_in, L) -> (N, C_out, L_out)."""
+        self._check(x)
+        y, cache = conv_transpose1d_forward(
+            x, self.weight.data, self._bias_data(), self.stride[0], self.padding[0],
+            self.output_padding[0], self.groups, self.dilation[0])
+        self._save((cache, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
+
+        **Shape:** grad_y (N, C_out, L_out) -> grad_x (N, C_in, L).
+        """
+        cache, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape, self.dtype)
+        grad_x, grad_weight, grad_bias = conv_transpose1d_backward(grad_y, cache, input_grad)
+        return self._finish_backward(grad_x, grad_weight, grad_bias, None)
+
 
 class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution over (N, C_in, H, W), as ``torch.nn.ConvTranspose2d``.
@@ -151,6 +151,25 @@ class ConvTranspose2d(_ConvTransposeNd):
     """
 
     n_dims = 2
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Transposed-convolve ``x``: (N, C_in, H, W) -> (N, C_out, H_out, W_out)."""
+        self._check(x)
+        y, cache = conv_transpose2d_forward(
+            x, self.weight.data, self._bias_data(), self.stride, self.padding,
+            self.output_padding, self.groups, self.dilation)
+        self._save((cache, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Add dL/dweight, dL/dbias into ``.grad``; return dL/dx (None if not ``input_grad``).
+
+        **Shape:** grad_y (N, C_out, H_out, W_out) -> grad_x (N, C_in, H, W).
+        """
+        cache, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape, self.dtype)
+        grad_x, grad_weight, grad_bias = conv_transpose2d_backward(grad_y, cache, input_grad)
+        return self._finish_backward(grad_x, grad_weight, grad_bias, None)
 
 
 def homework_conv_transpose2d(in_channels: int, out_channels: int,

@@ -8,9 +8,11 @@ A layer is a small object with two methods:
   with respect to each parameter into ``parameter.grad``, and returns the gradient
   with respect to the input. Gradients accumulate until ``zero_grad()``.
 
-Layers with parameters also take ``backward(grad_y, input_grad=False)``, which skips
-the input gradient (and returns ``None``). Training never needs the gradient with
-respect to the images, so ``Sequential`` uses this for its first layer.
+A layer may also take ``backward(grad_y, input_grad=False)``, which skips the input
+gradient (and returns ``None``): training never needs the gradient with respect to the
+images, so ``Sequential`` asks its first layer with parameters for this. It is an
+optional speed-up: ``Sequential`` passes the keyword only to layers whose ``backward``
+declares it, so a layer written with just ``backward(self, grad_y)`` trains too.
 
 Children (sub-modules) and parameters are found by looking at the attributes of the
 module in the order they were set, so ``self.weight = Parameter(...)`` is all it takes
@@ -83,9 +85,24 @@ class Module:
 
     # ----------------------------------------------------------------- the contract
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Compute the output from ``x`` and keep what backward needs with ``self._save``.
+
+        Layers override this. ``layer(x)`` calls it.
+
+        **Shape:** the layer's input -> its output, as each layer's docstring states.
+        """
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Return dL/dx from dL/dy, and add (``+=``) dL/dparameter into each ``.grad``.
+
+        Layers override this, reading what ``forward`` kept with ``self._saved()``.
+        A layer with parameters may declare ``backward(self, grad_y, input_grad=True)``
+        and return None when ``input_grad`` is False (see the module docstring).
+
+        **Shape:** grad_y shaped like the last forward's output -> grad_x shaped like
+        its input.
+        """
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -142,6 +159,13 @@ class Module:
             yield from child.named_parameters(prefix + name + ".")
 
     def parameters(self) -> list[Parameter]:
+        """Every Parameter of this module and its children, in ``named_parameters`` order.
+
+        Example:
+            >>> from convnp.layers import Linear
+            >>> [p.shape for p in Linear(3, 2, rng=np.random.default_rng(0)).parameters()]
+            [(2, 3), (2,)]
+        """
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:

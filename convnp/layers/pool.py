@@ -1,10 +1,23 @@
-"""MaxPool1d/2d and AvgPool1d/2d layers: argument checks and the cache around the pool kernels."""
+"""MaxPool1d/2d and AvgPool1d/2d layers: argument checks and the cache around the pool kernels.
+
+``_PoolNd`` checks and stores the arguments; each layer's ``forward`` and ``backward``
+call its kernel in ``convnp/functional/pool.py`` directly.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from convnp.functional import pool as P
+from convnp.functional.pool import (
+    avg_pool1d_backward,
+    avg_pool1d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool1d_backward,
+    max_pool1d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 from convnp.functional.shapes import ntuple
 from convnp.layers.module import (
     Module,
@@ -39,33 +52,16 @@ class _PoolNd(Module):
                     f"got padding={self.padding}"
                 )
 
-    def _2d(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
-        return (fill, values[0]) if self.n_dims == 1 else (values[0], values[1])
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Pool ``x``: (N, C, L) -> (N, C, L_out), or (N, C, H, W) -> (N, C, H_out, W_out)."""
+    def _check(self, x: np.ndarray) -> None:
+        """Raise a ValueError naming the layer for a wrong-sized input."""
         check_input(self, x, self.n_dims + 2)
         check_window_fits(self, x.shape, [(p, p) for p in self.padding])
-        x2 = x[:, :, None, :] if self.n_dims == 1 else x
-        args = (self._2d(self.kernel_size, 1), self._2d(self.stride, 1),
-                self._2d(self.padding, 0))
-        if self.is_max:
-            y, cache = P.max_pool2d_forward(x2, *args, self._2d(self.dilation, 1),
-                                            self.ceil_mode)
-        else:
-            y, cache = P.avg_pool2d_forward(x2, *args, self.ceil_mode, self.count_include_pad)
-        y = y[:, :, 0, :] if self.n_dims == 1 else y
-        self._save((cache, y.shape))
-        return y
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        """Gradient of the pooling: shaped like the output in, like the input out."""
+    def _check_grad(self, grad_y: np.ndarray) -> tuple:
+        """Return the forward cache after checking ``grad_y`` against the output shape."""
         cache, y_shape = self._saved()
         check_grad(self, grad_y, y_shape)
-        g2 = grad_y[:, :, None, :] if self.n_dims == 1 else grad_y
-        kernel = P.max_pool2d_backward if self.is_max else P.avg_pool2d_backward
-        grad_x = kernel(g2, cache)
-        return grad_x[:, :, 0, :] if self.n_dims == 1 else grad_x
+        return cache
 
     def extra_repr(self) -> str:
         s = f"kernel_size={self.kernel_size}"
@@ -119,6 +115,18 @@ class MaxPool2d(_MaxPoolNd):
 
     n_dims = 2
 
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Pool ``x``: (N, C, H, W) -> (N, C, H_out, W_out)."""
+        self._check(x)
+        y, cache = max_pool2d_forward(x, self.kernel_size, self.stride, self.padding,
+                                       self.dilation, self.ceil_mode)
+        self._save((cache, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Return dL/dx. **Shape:** grad_y (N, C, H_out, W_out) -> grad_x (N, C, H, W)."""
+        return max_pool2d_backward(grad_y, self._check_grad(grad_y))
+
 
 class MaxPool1d(_MaxPoolNd):
     """1-D max-pooling over (N, C, L), as ``torch.nn.MaxPool1d``.
@@ -131,6 +139,18 @@ class MaxPool1d(_MaxPoolNd):
     """
 
     n_dims = 1
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Pool ``x``: (N, C, L) -> (N, C, L_out)."""
+        self._check(x)
+        y, cache = max_pool1d_forward(x, self.kernel_size[0], self.stride[0],
+                                       self.padding[0], self.dilation[0], self.ceil_mode)
+        self._save((cache, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Return dL/dx. **Shape:** grad_y (N, C, L_out) -> grad_x (N, C, L)."""
+        return max_pool1d_backward(grad_y, self._check_grad(grad_y))
 
 
 class _AvgPoolNd(_PoolNd):
@@ -166,6 +186,18 @@ class AvgPool2d(_AvgPoolNd):
 
     n_dims = 2
 
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Pool ``x``: (N, C, H, W) -> (N, C, H_out, W_out)."""
+        self._check(x)
+        y, cache = avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding,
+                                       self.ceil_mode, self.count_include_pad)
+        self._save((cache, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Return dL/dx. **Shape:** grad_y (N, C, H_out, W_out) -> grad_x (N, C, H, W)."""
+        return avg_pool2d_backward(grad_y, self._check_grad(grad_y))
+
 
 class AvgPool1d(_AvgPoolNd):
     """1-D average-pooling over (N, C, L), as ``torch.nn.AvgPool1d``.
@@ -178,3 +210,15 @@ class AvgPool1d(_AvgPoolNd):
     """
 
     n_dims = 1
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Pool ``x``: (N, C, L) -> (N, C, L_out)."""
+        self._check(x)
+        y, cache = avg_pool1d_forward(x, self.kernel_size[0], self.stride[0],
+                                       self.padding[0], self.ceil_mode, self.count_include_pad)
+        self._save((cache, y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Return dL/dx. **Shape:** grad_y (N, C, L_out) -> grad_x (N, C, L)."""
+        return avg_pool1d_backward(grad_y, self._check_grad(grad_y))

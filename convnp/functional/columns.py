@@ -22,13 +22,11 @@ the strided slice::
 ``im2col`` copies that slice into ``cols[:, i, j]``; ``col2im`` is the same loop with
 ``+=`` (an input pixel that lies in several windows collects a gradient from each).
 The padded input is stored as ``(C, N, H+2pH, W+2pW)`` so each copy runs over long
-contiguous rows; that layout choice is most of the speed.
+contiguous rows.
 
-Short rows. Each copy above moves ``C*N*H_out`` rows of ``W_out`` numbers, and a copy
-costs a fixed amount per row on top of the numbers it moves. Below ~16 numbers per row
-(small images such as LeNet's 10x10 maps) that fixed cost dominates, and, when the
-stride along H is 1, both functions switch to two passes, one per axis, whose second
-pass copies long runs (see ``_im2col_two_passes``).
+These are the plain versions. ``_fast.py`` has variants that give the same columns
+faster on small images; the convolution layers use them, and the tests check that
+both agree.
 """
 
 from __future__ import annotations
@@ -37,9 +35,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from convnp.functional.shapes import conv_output_size
-
-Pair = tuple[int, int]
+from convnp.functional.shapes import Pair, as_2d, conv_output_size, lift_1d
 
 
 def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], fill: float = 0.0) -> np.ndarray:
@@ -47,6 +43,10 @@ def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], fill: float = 0.0) -> np.nd
 
     ``pads`` is ``((top, bottom), (left, right))``. With no padding this is a
     transposed *view* of ``x`` (no copy).
+
+    Example:
+        >>> pad_cnhw(np.ones((2, 3, 4, 5)), ((1, 1), (0, 2))).shape
+        (3, 2, 6, 7)
     """
     (top, bottom), (left, right) = pads
     xt = x.transpose(1, 0, 2, 3)
@@ -64,6 +64,10 @@ def window_slices(kernel_size: Pair, stride: Pair, dilation: Pair,
 
     ``index`` picks, for kernel tap ``(i, j)``, the input pixel under that tap for
     every output position at once.
+
+    Example:
+        >>> [(i, j) for i, j, _ in window_slices((2, 3), (1, 1), (1, 1), (4, 4))]
+        [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
     """
     (kH, kW), (sH, sW), (dH, dW), (H_out, W_out) = kernel_size, stride, dilation, out_size
     for i in range(kH):
@@ -77,13 +81,14 @@ def im2col(x: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1), padding: Pai
            dilation: Pair = (1, 1)) -> np.ndarray:
     """Gather every receptive field of ``x`` into columns.
 
+    ``cols[c, i, j, n, h, w] = x_padded[n, c, h*sH + i*dH, w*sW + j*dW]``
+
     Args:
         x: input, shape (N, C, H, W).
         kernel_size, stride, padding, dilation: ``(H, W)`` pairs; zero padding.
 
     Returns:
-        cols, shape (C, kH, kW, N, H_out, W_out), where
-        ``cols[c, i, j, n, h, w] = x_padded[n, c, h*sH + i*dH, w*sW + j*dW]``.
+        cols, shape (C, kH, kW, N, H_out, W_out).
 
     **Shape:** ``H_out = floor((H + 2pH - dH(kH-1) - 1)/sH) + 1``, likewise ``W_out``.
 
@@ -98,10 +103,6 @@ def im2col(x: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1), padding: Pai
     W_out = conv_output_size(W, kW, stride[1], pW, dilation[1])
     xp = pad_cnhw(x, ((pH, pH), (pW, pW)))
     cols = np.empty((C, kH, kW, N, H_out, W_out), dtype=x.dtype)
-    if _short_rows(kernel_size, stride, W_out):
-        # Short rows: the per-row cost of a copy dominates; two passes copy longer runs.
-        _im2col_two_passes(xp, cols, kernel_size, stride, dilation)
-        return cols
     for i, j, index in window_slices(kernel_size, stride, dilation, (H_out, W_out)):
         cols[:, i, j] = xp[index]
     return cols
@@ -111,6 +112,8 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel_size: Pa
            stride: Pair = (1, 1), padding: Pair = (0, 0),
            dilation: Pair = (1, 1)) -> np.ndarray:
     """Fold columns back into an image, summing where windows overlap (adjoint of im2col).
+
+    ``grad_x_padded[n, c, h*sH + i*dH, w*sW + j*dW] += cols[c, i, j, n, h, w]``
 
     Args:
         cols: shape (C, kH, kW, N, H_out, W_out), as made by ``im2col``.
@@ -132,57 +135,9 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel_size: Pa
     (pH, pW) = padding
     H_out, W_out = cols.shape[4], cols.shape[5]
     grad_xp = np.zeros((C, N, H + 2 * pH, W + 2 * pW), dtype=cols.dtype)
-    if _short_rows(kernel_size, stride, W_out):  # as in im2col: fewer, longer runs
-        _col2im_two_passes(cols, grad_xp, kernel_size, stride, dilation)
-    else:
-        for i, j, index in window_slices(kernel_size, stride, dilation, (H_out, W_out)):
-            grad_xp[index] += cols[:, i, j]
+    for i, j, index in window_slices(kernel_size, stride, dilation, (H_out, W_out)):
+        grad_xp[index] += cols[:, i, j]
     return grad_xp[:, :, pH:pH + H, pW:pW + W].transpose(1, 0, 2, 3)
-
-
-def _short_rows(kernel_size: Pair, stride: Pair, W_out: int) -> bool:
-    """Use the two-pass im2col/col2im? For rows under 16 numbers, stride 1 in H and kH > 1.
-
-    Measured on 12 layer shapes: up to 1.8x faster for W_out from 8 to 14 (LeNet's
-    second convolution: 1.7x); slower for W_out >= 16 on large arrays, where the extra
-    pass over memory costs more than the per-row overhead it saves.
-    """
-    return W_out < 16 and stride[0] == 1 and kernel_size[0] > 1
-
-
-def _im2col_two_passes(xp: np.ndarray, cols: np.ndarray, kernel_size: Pair, stride: Pair,
-                       dilation: Pair) -> None:
-    """Fill ``cols`` (C, kH, kW, N, H_out, W_out) from ``xp`` (C, N, H_padded, W_padded).
-
-    Pass 1, a loop over the kW kernel columns, takes every padded row at once::
-
-        rows[c, j, n, r, w] = xp[c, n, r, w*sW + j*dW]          (C, kW, N, H_padded, W_out)
-
-    Then ``cols[c, i, j, n, h, w] = rows[c, j, n, h + i*dH, w]`` (stride 1 in H): for
-    kernel row i, pass 2 copies the block ``rows[:, :, :, i*dH : i*dH + H_out]``, whose
-    H_out rows lie back to back, so each run is H_out*W_out numbers long.
-    """
-    (kH, kW), (_, sW), (dH, dW) = kernel_size, stride, dilation
-    C, N, H_padded, _ = xp.shape
-    H_out, W_out = cols.shape[4:]
-    rows = np.empty((C, kW, N, H_padded, W_out), dtype=xp.dtype)
-    for j in range(kW):
-        rows[:, j] = xp[:, :, :, j * dW:j * dW + sW * (W_out - 1) + 1:sW]
-    for i in range(kH):
-        cols[:, i] = rows[:, :, :, i * dH:i * dH + H_out]
-
-
-def _col2im_two_passes(cols: np.ndarray, grad_xp: np.ndarray, kernel_size: Pair,
-                       stride: Pair, dilation: Pair) -> None:
-    """Add ``cols`` into ``grad_xp``: ``_im2col_two_passes`` backwards, with ``+=``."""
-    (kH, kW), (_, sW), (dH, dW) = kernel_size, stride, dilation
-    C, N, H_padded, _ = grad_xp.shape
-    H_out, W_out = cols.shape[4:]
-    rows = np.zeros((C, kW, N, H_padded, W_out), dtype=cols.dtype)
-    for i in range(kH):
-        rows[:, :, :, i * dH:i * dH + H_out] += cols[:, i]
-    for j in range(kW):
-        grad_xp[:, :, :, j * dW:j * dW + sW * (W_out - 1) + 1:sW] += rows[:, j]
 
 
 def im2col1d(x: np.ndarray, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -197,14 +152,19 @@ def im2col1d(x: np.ndarray, kernel_size: int, stride: int = 1, padding: int = 0,
                [1., 2., 3.],
                [2., 3., 4.]])
     """
-    cols = im2col(x[:, :, None, :], (1, kernel_size), (1, stride), (0, padding), (1, dilation))
-    return cols[:, 0, :, :, 0, :]
+    k, s, p, d = lift_1d(kernel_size, stride, padding, dilation)
+    return im2col(as_2d(x), k, s, p, d)[:, 0, :, :, 0, :]
 
 
 def col2im1d(cols: np.ndarray, x_shape: tuple[int, int, int], kernel_size: int,
              stride: int = 1, padding: int = 0, dilation: int = 1) -> np.ndarray:
-    """1-D col2im: cols (C, k, N, L_out) -> (N, C, L), the adjoint of ``im2col1d``."""
+    """1-D col2im: cols (C, k, N, L_out) -> (N, C, L), the adjoint of ``im2col1d``.
+
+    Example:
+        >>> col2im1d(np.ones((1, 3, 1, 3)), (1, 1, 5), 3)
+        array([[[1., 2., 3., 2., 1.]]])
+    """
     N, C, L = x_shape
-    grad = col2im(cols[:, None, :, :, None, :], (N, C, 1, L), (1, kernel_size), (1, stride),
-                  (0, padding), (1, dilation))
-    return grad[:, :, 0, :]
+    k, s, p, d = lift_1d(kernel_size, stride, padding, dilation)
+    return col2im(cols[:, None, :, :, None, :], (N, C, 1, L), k, s, p, d)[:, :, 0, :]
+

@@ -1,0 +1,84 @@
+"""The speed variants in ``functional/_fast.py`` equal the plain versions they replace."""
+
+import numpy as np
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from reference import out_size_ref
+
+from convnp.functional._fast import (
+    conv2d_grad_x_by_correlation,
+    correlation_is_cheaper,
+    fast_col2im,
+    fast_grad_weight,
+    fast_im2col,
+    short_rows,
+)
+from convnp.functional.columns import col2im, im2col
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+@st.composite
+def columns_case(draw):
+    """A shape and kernel config; W up to 20 so both sides of the short-row rule are drawn."""
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 9)),
+             draw(st.integers(1, 20)))
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    out = tuple(out_size_ref(n, *args) for n, *args in zip(shape[2:], k, s, p, d))
+    assume(min(out) >= 1)
+    return shape, k, s, p, d, out
+
+
+@given(columns_case(), seeds)
+def test_fast_im2col_and_col2im_equal_the_plain_ones(case, seed):
+    shape, k, s, p, d, out = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    np.testing.assert_array_equal(fast_im2col(x, k, s, p, d), im2col(x, k, s, p, d))
+    cols = rng.standard_normal((shape[1], *k, shape[0], *out))
+    np.testing.assert_allclose(fast_col2im(cols, shape, k, s, p, d),
+                               col2im(cols, shape, k, s, p, d), rtol=1e-12, atol=1e-12)
+
+
+def test_the_two_pass_branch_is_exercised():
+    assert short_rows((5, 5), (1, 1), 10) and not short_rows((5, 5), (1, 1), 28)
+    assert not short_rows((5, 5), (2, 1), 10) and not short_rows((1, 5), (1, 1), 10)
+
+
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 2), st.integers(1, 2),
+       st.integers(0, 3), st.integers(0, 3), st.integers(1, 2), seeds)
+def test_grad_x_by_correlation_equals_col2im(kH, kW, dH, dW, pH, pW, G, seed):
+    assume(pH <= dH * (kH - 1) and pW <= dW * (kW - 1))
+    rng = np.random.default_rng(seed)
+    x_shape = (2, 2 * G, 6, 9)
+    out = [out_size_ref(n, k, 1, p, d) for n, k, p, d in zip((6, 9), (kH, kW), (pH, pW),
+                                                              (dH, dW))]
+    assume(min(out) >= 1)
+    weight = rng.standard_normal((3 * G, 2, kH, kW))
+    grad_y = rng.standard_normal((2, 3 * G, *out))
+    gy = grad_y.transpose(1, 0, 2, 3).reshape(G, 3, -1)
+    grad_cols = np.matmul(weight.reshape(G, 3, -1).transpose(0, 2, 1), gy)
+    expected = col2im(grad_cols.reshape(2 * G, kH, kW, 2, *out), x_shape, (kH, kW), (1, 1),
+                      (pH, pW), (dH, dW))
+    got = conv2d_grad_x_by_correlation(grad_y, weight, (pH, pW), (dH, dW), G)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_correlation_rule_needs_stride_1_and_small_padding():
+    assert correlation_is_cheaper((8, 64, 16, 16), (8, 64, 16, 16), (3, 3), (1, 1), (1, 1),
+                                  (1, 1))
+    assert not correlation_is_cheaper((8, 64, 16, 16), (8, 64, 8, 8), (3, 3), (2, 2), (1, 1),
+                                      (1, 1))
+    assert not correlation_is_cheaper((64, 6, 14, 14), (64, 16, 10, 10), (5, 5), (1, 1),
+                                      (0, 0), (1, 1))
+
+
+@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6), st.integers(1, 30), seeds)
+def test_fast_grad_weight_is_grad_y_times_cols_transposed(G, P, K, M, seed):
+    rng = np.random.default_rng(seed)
+    gy, cols = rng.standard_normal((G, P, M)), rng.standard_normal((G, K, M))
+    np.testing.assert_allclose(fast_grad_weight(gy, cols), gy @ cols.transpose(0, 2, 1),
+                               rtol=1e-12, atol=1e-12)

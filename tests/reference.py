@@ -1,9 +1,15 @@
 """Reference implementations written straight from the definitions, sharing no code with convnp.
 
 Every function here is the obvious loop: one output element at a time, each index worked
-out by hand. They are slow and meant for small arrays only. Only NumPy is imported; the
-arithmetic is done on Python floats (``tolist()``), so the results are float64 whatever
-the input dtype. ``tests/test_reference.py`` pins each of them on hand-computed cases.
+out by hand. They are slow and meant for small arrays only. Only NumPy and
+``convnp.naive`` are imported; the arithmetic is done on Python floats (``tolist()``),
+so the results are float64 whatever the input dtype. ``tests/test_reference.py`` pins
+each of them on hand-computed cases.
+
+The convolution and pooling loops are public teaching code in ``convnp.naive`` (which
+imports only NumPy and shares no code with the rest of convnp); they are re-exported here
+under the tests' short names, and ``tests/test_naive.py`` checks them further (backward
+against finite differences, everything against PyTorch). What they do not cover is below.
 
 Conventions, as in PyTorch: NCHW / NCL layout, weights (C_out, C_in/G, kH, kW),
 cross-correlation (no kernel flip), ``(H, W)`` ordered pairs.
@@ -15,9 +21,28 @@ import math
 
 import numpy as np
 
+from convnp.naive import avg_pool1d_forward_naive as avgpool1d_ref
+from convnp.naive import avg_pool2d_forward_naive as avgpool2d_ref
+from convnp.naive import conv1d_forward_naive as conv1d_ref
+from convnp.naive import conv2d_forward_naive as conv2d_ref
+from convnp.naive import max_pool1d_forward_naive as maxpool1d_ref
+from convnp.naive import max_pool2d_backward_naive, max_pool2d_forward_naive
 
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
+__all__ = [
+    "avgpool1d_ref", "avgpool2d_ref", "conv1d_ref", "conv2d_ref", "cross_entropy_ref",
+    "gelu_ref", "linear_ref", "log_softmax_ref", "maxpool1d_ref", "maxpool2d_backward_ref",
+    "maxpool2d_ref", "out_size_ref", "pad_ref", "same_pads_ref", "softmax_ref",
+]
+
+# --------------------------------------------------------------------------- from convnp.naive
+maxpool2d_ref = max_pool2d_forward_naive
+
+
+def maxpool2d_backward_ref(x, grad_y, kernel_size, stride=None, padding=0, dilation=1,
+                           ceil_mode: bool = False) -> np.ndarray:
+    """``max_pool2d_backward_naive`` with the tests' argument order ``(x, grad_y, ...)``."""
+    return max_pool2d_backward_naive(grad_y, x, kernel_size, stride, padding, dilation,
+                                     ceil_mode)
 
 
 # --------------------------------------------------------------------------- sizes
@@ -77,194 +102,11 @@ def pad_ref(x: np.ndarray, pads, mode: str = "zeros") -> np.ndarray:
     return out
 
 
-# --------------------------------------------------------------------------- convolution
-def conv2d_ref(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
-    """``y[n,o,h,w] = b[o] + sum_{c,i,j} w[o,c,i,j] * x[n, g*Cg + c, r, q]``, zero padding.
-
-    ``r = h*sH - pH + i*dH`` and ``q = w*sW - pW + j*dW`` are the tapped input row and column.
-
-    Taps that fall outside the input (in the padding) contribute nothing. Output channel
-    ``o`` belongs to group ``g = o // (C_out/G)`` and reads input channels
-    ``g*Cg ... g*Cg + Cg - 1`` with ``Cg = C_in/G``.
-    """
-    (sH, sW), (pH, pW), (dH, dW) = _pair(stride), _pair(padding), _pair(dilation)
-    N, C_in, H, W = np.shape(x)
-    C_out, Cg, kH, kW = np.shape(weight)
-    H_out = out_size_ref(H, kH, sH, pH, dH)
-    W_out = out_size_ref(W, kW, sW, pW, dW)
-    xs, ws = np.asarray(x).tolist(), np.asarray(weight).tolist()
-    bs = None if bias is None else np.asarray(bias).tolist()
-    out_per_group = C_out // groups
-    y = np.zeros((N, C_out, H_out, W_out))
-    for n in range(N):
-        for o in range(C_out):
-            g = o // out_per_group
-            for h in range(H_out):
-                for w in range(W_out):
-                    total = 0.0 if bs is None else bs[o]
-                    for c in range(Cg):
-                        for i in range(kH):
-                            r = h * sH - pH + i * dH
-                            if not 0 <= r < H:
-                                continue
-                            for j in range(kW):
-                                q = w * sW - pW + j * dW
-                                if 0 <= q < W:
-                                    total += ws[o][c][i][j] * xs[n][g * Cg + c][r][q]
-                    y[n, o, h, w] = total
-    return y
-
-
-def conv1d_ref(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
-    """``y[n,o,t] = b[o] + sum_{c,i} w[o,c,i] * x[n, g*Cg + c, t*s - p + i*d]``, zero padding."""
-    N, C_in, L = np.shape(x)
-    C_out, Cg, k = np.shape(weight)
-    L_out = out_size_ref(L, k, stride, padding, dilation)
-    xs, ws = np.asarray(x).tolist(), np.asarray(weight).tolist()
-    bs = None if bias is None else np.asarray(bias).tolist()
-    out_per_group = C_out // groups
-    y = np.zeros((N, C_out, L_out))
-    for n in range(N):
-        for o in range(C_out):
-            g = o // out_per_group
-            for t in range(L_out):
-                total = 0.0 if bs is None else bs[o]
-                for c in range(Cg):
-                    for i in range(k):
-                        u = t * stride - padding + i * dilation
-                        if 0 <= u < L:
-                            total += ws[o][c][i] * xs[n][g * Cg + c][u]
-                y[n, o, t] = total
-    return y
-
-
+# --------------------------------------------------------------------------- 'same' padding
 def same_pads_ref(kernel_size, dilation) -> list[tuple[int, int]]:
     """PyTorch's ``padding='same'``: total ``d(k-1)`` per axis, the odd extra at the end."""
     return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
             for k, d in zip(kernel_size, dilation)]
-
-
-# --------------------------------------------------------------------------- pooling
-def maxpool2d_ref(x, kernel_size, stride=None, padding=0, dilation=1,
-                  ceil_mode: bool = False) -> np.ndarray:
-    """``y[n,c,h,w] = max over taps (i, j) of x[n, c, h*sH - pH + i*dH, w*sW - pW + j*dW]``.
-
-    Taps in the padding are skipped (padding is -inf); a window with no real tap is -inf.
-    """
-    return _maxpool2d(x, kernel_size, stride, padding, dilation, ceil_mode)[0]
-
-
-def maxpool2d_backward_ref(x, grad_y, kernel_size, stride=None, padding=0, dilation=1,
-                           ceil_mode: bool = False) -> np.ndarray:
-    """Send each ``grad_y`` entry to its window's winner: the first maximum, row-major."""
-    _, winners = _maxpool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
-    grad_x = np.zeros(np.shape(x))
-    gy = np.asarray(grad_y)
-    for (n, c, h, w), (r, q) in winners.items():
-        grad_x[n, c, r, q] += gy[n, c, h, w]
-    return grad_x
-
-
-def _maxpool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
-    (kH, kW) = _pair(kernel_size)
-    (sH, sW) = (kH, kW) if stride is None else _pair(stride)
-    (pH, pW), (dH, dW) = _pair(padding), _pair(dilation)
-    N, C, H, W = np.shape(x)
-    H_out = out_size_ref(H, kH, sH, pH, dH, ceil_mode)
-    W_out = out_size_ref(W, kW, sW, pW, dW, ceil_mode)
-    xs = np.asarray(x).tolist()
-    y = np.full((N, C, H_out, W_out), -np.inf)
-    winners = {}
-    for n in range(N):
-        for c in range(C):
-            for h in range(H_out):
-                for w in range(W_out):
-                    best, where = -math.inf, None
-                    for i in range(kH):
-                        for j in range(kW):
-                            r, q = h * sH - pH + i * dH, w * sW - pW + j * dW
-                            if not (0 <= r < H and 0 <= q < W):
-                                continue  # padding never wins
-                            if where is None or xs[n][c][r][q] > best:  # ties: first stays
-                                best, where = xs[n][c][r][q], (r, q)
-                    y[n, c, h, w] = best
-                    if where is not None:
-                        winners[(n, c, h, w)] = where
-    return y, winners
-
-
-def avgpool2d_ref(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                  count_include_pad: bool = True) -> np.ndarray:
-    """Window sum over the real pixels divided by PyTorch's divisor.
-
-    For output row h: ``start = h*sH - pH``, ``end = min(start + kH, H + pH)`` (the
-    window clipped to the right padding, never into ceil_mode's overhang). The divisor is
-    ``(end - start)`` per axis when ``count_include_pad``, otherwise the number of real
-    rows ``min(end, H) - max(start, 0)``; the 2-D divisor is the product over the axes.
-    """
-    (kH, kW) = _pair(kernel_size)
-    (sH, sW) = (kH, kW) if stride is None else _pair(stride)
-    (pH, pW) = _pair(padding)
-    N, C, H, W = np.shape(x)
-    H_out = out_size_ref(H, kH, sH, pH, 1, ceil_mode)
-    W_out = out_size_ref(W, kW, sW, pW, 1, ceil_mode)
-    xs = np.asarray(x).tolist()
-    y = np.zeros((N, C, H_out, W_out))
-    for n in range(N):
-        for c in range(C):
-            for h in range(H_out):
-                h0 = h * sH - pH
-                h1 = min(h0 + kH, H + pH)
-                for w in range(W_out):
-                    w0 = w * sW - pW
-                    w1 = min(w0 + kW, W + pW)
-                    total = 0.0
-                    for r in range(max(h0, 0), min(h1, H)):
-                        for q in range(max(w0, 0), min(w1, W)):
-                            total += xs[n][c][r][q]
-                    if count_include_pad:
-                        divisor = (h1 - h0) * (w1 - w0)
-                    else:
-                        divisor = (min(h1, H) - max(h0, 0)) * (min(w1, W) - max(w0, 0))
-                    y[n, c, h, w] = total / divisor
-    return y
-
-
-def maxpool1d_ref(x, kernel_size, stride=None, padding=0, dilation=1,
-                  ceil_mode: bool = False) -> np.ndarray:
-    """``y[n,c,t] = max over taps i of x[n, c, t*s - p + i*d]`` (padding skipped)."""
-    s = kernel_size if stride is None else stride
-    N, C, L = np.shape(x)
-    L_out = out_size_ref(L, kernel_size, s, padding, dilation, ceil_mode)
-    xs = np.asarray(x).tolist()
-    y = np.full((N, C, L_out), -np.inf)
-    for n in range(N):
-        for c in range(C):
-            for t in range(L_out):
-                taps = [t * s - padding + i * dilation for i in range(kernel_size)]
-                real = [xs[n][c][u] for u in taps if 0 <= u < L]
-                if real:
-                    y[n, c, t] = max(real)
-    return y
-
-
-def avgpool1d_ref(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                  count_include_pad: bool = True) -> np.ndarray:
-    """1-D version of ``avgpool2d_ref``: ``end = min(start + k, L + p)``, same divisors."""
-    s = kernel_size if stride is None else stride
-    N, C, L = np.shape(x)
-    L_out = out_size_ref(L, kernel_size, s, padding, 1, ceil_mode)
-    xs = np.asarray(x).tolist()
-    y = np.zeros((N, C, L_out))
-    for n in range(N):
-        for c in range(C):
-            for t in range(L_out):
-                u0 = t * s - padding
-                u1 = min(u0 + kernel_size, L + padding)
-                total = sum(xs[n][c][u] for u in range(max(u0, 0), min(u1, L)))
-                divisor = (u1 - u0) if count_include_pad else (min(u1, L) - max(u0, 0))
-                y[n, c, t] = total / divisor
-    return y
 
 
 # --------------------------------------------------------------------------- dense layers

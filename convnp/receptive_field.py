@@ -18,9 +18,12 @@ dilation ``d`` has the effective kernel size ``k_eff = d(k-1) + 1`` and maps the
     first_out = first_in - p * j_in
 
 Layers that keep the grid (activations, Dropout, Identity, ...) change nothing. At
-``Flatten`` or ``Linear`` the grid ends: every feature sees the whole input, and the
-table stops. The arithmetic is checked against a forward pass of zeros, so a layer that
-changes the grid in some unknown way is an error rather than a wrong table.
+``Flatten`` or ``Linear`` the grid ends and the table stops. ``Flatten`` only reshapes:
+each of its features is one pixel of the last grid and still sees that pixel's
+``r x r`` field. A ``Linear`` layer after it mixes all of them, so each of its outputs
+sees every input pixel that some window reads. The arithmetic is checked against a
+forward pass of zeros, so a layer that changes the grid in some unknown way is an error
+rather than a wrong table.
 
 Derivation and worked examples: ``docs/07_receptive_fields.md``.
 """

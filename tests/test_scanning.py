@@ -1,8 +1,5 @@
 """Scanning MLPs are CNNs: weight conversion, the homework's models, the scan references."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -20,7 +17,6 @@ from convnp.models.scanning import (
     mlp_to_conv1d_weight,
 )
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "scanning_mlp_mnist.py"
 MLP_SHAPES = [(192, 8), (8, 16), (16, 4)]
 
 
@@ -377,45 +373,6 @@ def test_rows_as_time_definition_and_gradient(rng):
     assert gradcheck(RowsAsTime(), x)
     with pytest.raises(ValueError, match=r"RowsAsTime: expected 1 input channels.*\(2, 3, 5, 4\)"):
         RowsAsTime()(np.zeros((2, 3, 5, 4)))
-
-
-# ------------------------------------------------------------------ the MNIST example
-@pytest.fixture(scope="module")
-def example():
-    spec = importlib.util.spec_from_file_location("scanning_mlp_mnist", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_example_models_scan_eight_rows_every_four(example, rng):
-    simple = example.build_simple((6, 5), rng=rng, dtype=np.float64)
-    dist = example.build_distributed((3, 4, 5), rng=rng, dtype=np.float64)
-    x = rng.random((1, 1, 28, 28))
-    for model in (simple, dist):
-        features = model[:-1]  # up to Flatten: (N, 5 channels * 6 windows), channel-major
-        base = features(x).reshape(5, 6)
-        for row in range(28):
-            bumped = x.copy()
-            bumped[0, 0, row] += 1.0
-            changed = np.any(features(bumped).reshape(5, 6) != base, axis=0)
-            windows = [p for p in range(6) if 4 * p <= row < 4 * p + 8]
-            assert np.flatnonzero(changed).tolist() == windows
-        assert model(x).shape == (1, 10)
-    assert gradcheck(dist, x, directional=True, rng=rng)
-
-
-def test_example_scan_check_and_training_step(example, rng):
-    images, labels = example.load_data(None, sample=True)[2:4]
-    model = example.build_simple((16, 8), rng=rng)
-    check = example.scan_check(model, images[:200], repeats=1)
-    assert check["max_abs_diff"] <= 1e-5 and check["max_abs_diff_logits"] <= 1e-5
-    assert check["cnn_seconds"] > 0 and check["scan_seconds"] > 0
-    args = example.parse_args(["--epochs", "1", "--batch-size", "50", "--verbose", "0"])
-    data = (images[:300], labels[:300], images[300:400], labels[300:400])
-    result = example.train(model, data, args, seed=0)
-    assert 0 <= result["accuracy"] <= 1 and result["seconds_per_epoch"] > 0
-    assert example.count_parameters(model) == 28 * 8 * 16 + 16 + 16 * 8 + 8 + 6 * 8 * 10 + 10
 
 
 def test_tanh_activation_scan(rng):

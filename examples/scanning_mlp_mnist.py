@@ -31,11 +31,11 @@ import time
 import numpy as np
 
 from convnp.data import DataLoader, load_mnist_sample, load_or_sample
-from convnp.layers import Conv1d, Linear, ReLU, Sequential
+from convnp.layers import Conv1d, Flatten, Linear, ReLU, Sequential
 from convnp.layers.module import inspection_mode
 from convnp.losses import CrossEntropyLoss
 from convnp.models.scan_reference import distributed_scan_mlp, scan_mlp
-from convnp.models.scanning import RowsAsTime, TimeMajorFlatten, conv1d_to_mlp_weight
+from convnp.models.scanning import RowsAsTime, conv1d_to_mlp_weight
 from convnp.optim import SGD, CosineAnnealingLR
 from convnp.train import Trainer
 
@@ -49,13 +49,14 @@ def build_simple(hidden: tuple[int, ...] = (96, 64, 32), *, rng: np.random.Gener
     """RowsAsTime, Conv1d(28->h1, k=8, s=4)-ReLU, 1x1 Conv1d-ReLU per later size, Linear.
 
     The MLP on one window is 224 -> h1 -> h2 -> ... (ReLU after every layer); its 6
-    window outputs, flattened time-major, feed Linear(6 * h_last -> 10).
+    window outputs, flattened channel-major as in the homework (``Flatten``), feed
+    Linear(6 * h_last -> 10).
     """
     kw = {"rng": rng, "dtype": dtype}
     layers = [RowsAsTime(), Conv1d(FEATURES, hidden[0], WINDOW, stride=STRIDE, **kw), ReLU()]
     for c_in, c_out in zip(hidden, hidden[1:]):
         layers += [Conv1d(c_in, c_out, 1, **kw), ReLU()]
-    return Sequential(*layers, TimeMajorFlatten(), Linear(N_WINDOWS * hidden[-1], 10, **kw))
+    return Sequential(*layers, Flatten(), Linear(N_WINDOWS * hidden[-1], 10, **kw))
 
 
 def build_distributed(channels: tuple[int, int, int] = (48, 64, 96), *,
@@ -69,7 +70,7 @@ def build_distributed(channels: tuple[int, int, int] = (48, 64, 96), *,
     return Sequential(RowsAsTime(), Conv1d(FEATURES, a, 2, stride=2, **kw), ReLU(),
                       Conv1d(a, b, 2, stride=2, **kw), ReLU(),
                       Conv1d(b, c, 2, stride=1, **kw), ReLU(),
-                      TimeMajorFlatten(), Linear(N_WINDOWS * c, 10, **kw))
+                      Flatten(), Linear(N_WINDOWS * c, 10, **kw))
 
 
 def count_parameters(model: Sequential) -> int:
@@ -82,8 +83,10 @@ def scan_check(model: Sequential, images: np.ndarray, distributed: bool = False,
 
     The convolutions become MLP matrices (``conv1d_to_mlp_weight``; the biases are the
     same vectors). ``scan_mlp`` (simple model) or ``distributed_scan_mlp`` (distributed
-    model, widths 2, 2, 2) slides that MLP over the rows with Python loops, and the
-    Linear head is applied to its output with NumPy.
+    model, widths 2, 2, 2) slides that MLP over the rows with Python loops. Its output is
+    time-major (window by window); it is put in the CNN's channel-major ``Flatten`` order
+    (``reshape(N, 6, h).transpose(0, 2, 1)``) before it is compared and before the Linear
+    head is applied to it with NumPy.
 
     Args:
         model: a ``build_simple`` model, or a ``build_distributed`` one if ``distributed``.
@@ -123,8 +126,10 @@ def scan_check(model: Sequential, images: np.ndarray, distributed: bool = False,
             outputs.append(out)
             seconds.append(min(times))
         logits_cnn = model(x)
-    logits_scan = outputs[1] @ head.weight.data.T + head.bias.data
-    return {"max_abs_diff": float(np.abs(outputs[0] - outputs[1]).max()),
+    n = len(images)
+    scanned = outputs[1].reshape(n, N_WINDOWS, -1).transpose(0, 2, 1).reshape(n, -1)
+    logits_scan = scanned @ head.weight.data.T + head.bias.data
+    return {"max_abs_diff": float(np.abs(outputs[0] - scanned).max()),
             "max_abs_diff_logits": float(np.abs(logits_cnn - logits_scan).max()),
             "cnn_seconds": seconds[0], "scan_seconds": seconds[1]}
 

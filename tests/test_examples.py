@@ -1,4 +1,5 @@
-"""The main example runs end to end: on the bundled sample, and falling back to it offline."""
+"""The examples run: train_lenet end to end (bundled sample, offline fallback), and the
+scanning-MLP example's models, scan check and training step."""
 
 import importlib.util
 from pathlib import Path
@@ -7,9 +8,11 @@ import numpy as np
 import pytest
 
 from convnp.checkpoint import load_checkpoint
+from convnp.gradcheck import gradcheck
 from convnp.models import lenet5
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "train_lenet.py"
+SCANNING_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "scanning_mlp_mnist.py"
 
 
 def load_example():
@@ -60,3 +63,43 @@ def test_a_missing_output_folder_is_reported_before_training(tmp_path, capsys):
     with pytest.raises(SystemExit):
         load_example().parse_args(["--save", str(tmp_path / "nowhere" / "lenet.npz")])
     assert "nowhere does not exist" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ scanning_mlp_mnist.py
+@pytest.fixture(scope="module")
+def scanning_example():
+    spec = importlib.util.spec_from_file_location("scanning_mlp_mnist", SCANNING_EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_models_scan_eight_rows_every_four(scanning_example, rng):
+    simple = scanning_example.build_simple((6, 5), rng=rng, dtype=np.float64)
+    dist = scanning_example.build_distributed((3, 4, 5), rng=rng, dtype=np.float64)
+    x = rng.random((1, 1, 28, 28))
+    for model in (simple, dist):
+        features = model[:-1]  # up to Flatten: (N, 5 channels * 6 windows), channel-major
+        base = features(x).reshape(5, 6)
+        for row in range(28):
+            bumped = x.copy()
+            bumped[0, 0, row] += 1.0
+            changed = np.any(features(bumped).reshape(5, 6) != base, axis=0)
+            windows = [p for p in range(6) if 4 * p <= row < 4 * p + 8]
+            assert np.flatnonzero(changed).tolist() == windows
+        assert model(x).shape == (1, 10)
+    assert gradcheck(dist, x, directional=True, rng=rng)
+
+
+def test_example_scan_check_and_training_step(scanning_example, rng):
+    images, labels = scanning_example.load_data(None, sample=True)[2:4]
+    model = scanning_example.build_simple((16, 8), rng=rng)
+    check = scanning_example.scan_check(model, images[:200], repeats=1)
+    assert check["max_abs_diff"] <= 1e-5 and check["max_abs_diff_logits"] <= 1e-5
+    assert check["cnn_seconds"] > 0 and check["scan_seconds"] > 0
+    args = scanning_example.parse_args(["--epochs", "1", "--batch-size", "50", "--verbose", "0"])
+    data = (images[:300], labels[:300], images[300:400], labels[300:400])
+    result = scanning_example.train(model, data, args, seed=0)
+    assert 0 <= result["accuracy"] <= 1 and result["seconds_per_epoch"] > 0
+    assert (scanning_example.count_parameters(model)
+            == 28 * 8 * 16 + 16 + 16 * 8 + 8 + 6 * 8 * 10 + 10)

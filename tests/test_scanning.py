@@ -1,8 +1,5 @@
 """Scanning MLPs are CNNs: weight conversion, the homework's models, the scan references."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -16,12 +13,10 @@ from convnp.models.scanning import (
     DistributedScanningMLP,
     RowsAsTime,
     SimpleScanningMLP,
-    TimeMajorFlatten,
     conv1d_to_mlp_weight,
     mlp_to_conv1d_weight,
 )
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "scanning_mlp_mnist.py"
 MLP_SHAPES = [(192, 8), (8, 16), (16, 4)]
 
 
@@ -32,6 +27,20 @@ def mlp_weights(rng, shapes=MLP_SHAPES):
 
 def relu(z):
     return np.maximum(z, 0)
+
+
+def channel_major(scan, channels):
+    """A scan's time-major output [t0 ch0.., t1 ch0.., ...] in Flatten's channel-major order.
+
+    Written with explicit indices, not with the reshape the models use.
+    """
+    n, size = scan.shape
+    steps = size // channels
+    out = np.empty_like(scan)
+    for o in range(channels):
+        for t in range(steps):
+            out[:, o * steps + t] = scan[:, t * channels + o]
+    return out
 
 
 # ------------------------------------------------------------------ weight conversion
@@ -106,7 +115,7 @@ def test_simple_scanning_mlp_equals_scan(rng, length):
     x = rng.standard_normal((3, 24, length))
     net = SimpleScanningMLP(rng=rng, dtype=np.float64)
     net.init_weights(weights)
-    expected = scan_mlp(weights, x, window=8, stride=4)
+    expected = channel_major(scan_mlp(weights, x, window=8, stride=4), 4)
     assert expected.shape == (3, 4 * ((length - 8) // 4 + 1))
     np.testing.assert_allclose(net(x), expected, rtol=0, atol=1e-12)
 
@@ -118,16 +127,55 @@ def test_simple_scanning_mlp_layout(rng):
     assert net(np.zeros((2, 24, 128), np.float32)).shape == (2, 124)
 
 
-def test_channel_major_flatten_would_not_match_the_scan(rng):
+def deterministic_mlp_weights(shapes=MLP_SHAPES):
+    """Fixed, non-random MLP matrices with both signs, so the ReLUs cut some units."""
+    return [np.cos(np.arange(a * b) + 1.0 + i).reshape(a, b) / np.sqrt(a)
+            for i, (a, b) in enumerate(shapes)]
+
+
+@pytest.mark.parametrize("model", [SimpleScanningMLP, DistributedScanningMLP])
+def test_scanning_models_end_with_the_homeworks_channel_major_flatten(model):
+    # The homework's CNN_SimpleScanningMLP / CNN_DistributedScanningMLP end with its Flatten,
+    # A.reshape(A.shape[0], -1): channel c at all 31 positions, then channel c + 1.
+    x = np.sin(np.arange(2 * 24 * 128) / 7.0).reshape(2, 24, 128)
+    net = model(dtype=np.float64)
+    net.init_weights(deterministic_mlp_weights())
+    assert type(net[-1]) is Flatten
+    last_conv = net[:-1](x)
+    assert last_conv.shape == (2, 4, 31)
+    y = net(x)
+    np.testing.assert_array_equal(y, last_conv.reshape(2, -1))
+    for o in range(4):
+        for t in range(31):
+            assert y[1, o * 31 + t] == last_conv[1, o, t]
+    assert 0 < np.count_nonzero(net[:2](x) == 0) < net[:2](x).size  # ReLU active and cut
+
+
+@pytest.mark.parametrize("model, length", [(SimpleScanningMLP, 21), (DistributedScanningMLP, 19)])
+def test_scanning_models_backward_through_the_flatten(model, length):
+    # length 21 -> 4 windows (simple), 19 -> 9 -> 4 -> 3 windows (distributed).
+    x = np.cos(np.arange(2 * 24 * length) / 5.0).reshape(2, 24, length)
+    net = model(dtype=np.float64)
+    net.init_weights(deterministic_mlp_weights())
+    assert gradcheck(net, x)
+    steps = net[:-1](x).shape[2]
+    grad_y = np.sin(np.arange(2 * 4 * steps) + 0.5).reshape(2, 4 * steps)
+    net(x)
+    grad_x = net.backward(grad_y)
+    net[:-1](x)
+    np.testing.assert_array_equal(grad_x, net[:-1].backward(grad_y.reshape(2, 4, steps)))
+
+
+def test_scan_is_time_major_and_the_model_channel_major(rng):
     weights = mlp_weights(rng)
     x = rng.standard_normal((2, 24, 128))
     net = SimpleScanningMLP(rng=rng, dtype=np.float64)
     net.init_weights(weights)
-    channel_major = Flatten()(net[:-1](x))
-    assert not np.allclose(channel_major, scan_mlp(weights, x, 8, 4))
-    np.testing.assert_allclose(
-        channel_major.reshape(2, 4, 31).transpose(0, 2, 1).reshape(2, 124),
-        scan_mlp(weights, x, 8, 4), rtol=0, atol=1e-12)
+    scan = scan_mlp(weights, x, 8, 4)
+    assert not np.allclose(net(x), scan)
+    np.testing.assert_allclose(net(x), channel_major(scan, 4), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net(x), scan.reshape(2, 31, 4).transpose(0, 2, 1).reshape(2, -1),
+                               rtol=0, atol=1e-12)
 
 
 def test_init_weights_rejects_wrong_shapes(rng):
@@ -158,9 +206,9 @@ def test_distributed_scanning_mlp_equals_unrolled_tied_mlp(rng):
     net = DistributedScanningMLP(rng=rng, dtype=np.float64)
     net.init_weights([w1, w2, w3])
     shared = [w1[:48, :2], w2[:4, :8], w3[:16, :4]]
-    expected = unrolled_distributed_mlp(*shared, x)
+    expected = unrolled_distributed_mlp(*shared, x)  # time-major, window by window
     assert expected.shape == (3, 124)
-    np.testing.assert_allclose(net(x), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net(x), channel_major(expected, 4), rtol=0, atol=1e-12)
     np.testing.assert_allclose(distributed_scan_mlp(shared, x, (2, 2, 2), 4), expected,
                                rtol=0, atol=1e-12)
 
@@ -188,12 +236,11 @@ def test_distributed_scan_mlp_general_widths_match_conv_stack(rng):
     shared = mlp_weights(rng, [(3 * 2, 5), (2 * 5, 3)])
     x = rng.standard_normal((2, 2, 20))
     conv = Sequential(Conv1d(2, 5, 3, stride=3, bias=False, dtype=np.float64), ReLU(),
-                      Conv1d(5, 3, 2, stride=1, bias=False, dtype=np.float64),
-                      TimeMajorFlatten())
+                      Conv1d(5, 3, 2, stride=1, bias=False, dtype=np.float64), Flatten())
     conv[0].weight.data[...] = mlp_to_conv1d_weight(shared[0], 2, 3)
     conv[2].weight.data[...] = mlp_to_conv1d_weight(shared[1], 5, 2)
-    np.testing.assert_allclose(distributed_scan_mlp(shared, x, (3, 2), 3), conv(x),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(channel_major(distributed_scan_mlp(shared, x, (3, 2), 3), 3),
+                               conv(x), rtol=0, atol=1e-12)
 
 
 # ------------------------------------------------------------------ parameter sharing
@@ -217,12 +264,12 @@ def test_shared_parameter_count_homework_example(rng):
 def test_receptive_field_matches_the_model(rng):
     net = DistributedScanningMLP(rng=rng, dtype=np.float64)
     x = rng.standard_normal((1, 24, 128))
-    base = net(x)[0, :4]  # output position 0
+    base = net(x)[0, ::31]  # output position 0 of the 4 channels (channel-major, 31 each)
     seen = []
     for t in range(16):
         bumped = x.copy()
         bumped[0, :, t] += 1.0
-        seen.append(not np.array_equal(net(bumped)[0, :4], base))
+        seen.append(not np.array_equal(net(bumped)[0, ::31], base))
     assert seen == [True] * 8 + [False] * 8
     assert shared_parameter_count(24, [(2, 2, 2), (8, 2, 2), (4, 2, 1)]).receptive_field == 8
 
@@ -284,10 +331,10 @@ def test_models_match_torch(rng):
     simple.init_weights(weights)
     ref = nn.Sequential(nn.Conv1d(24, 8, 8, stride=4, bias=False), nn.ReLU(),
                         nn.Conv1d(8, 16, 1, bias=False), nn.ReLU(),
-                        nn.Conv1d(16, 4, 1, bias=False)).double()
+                        nn.Conv1d(16, 4, 1, bias=False), nn.Flatten()).double()
     ref.load_state_dict({k: torch.from_numpy(v) for k, v in simple.state_dict().items()})
     with torch.no_grad():
-        expected = ref(torch.from_numpy(x)).transpose(1, 2).reshape(2, -1).numpy()
+        expected = ref(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(simple(x), expected, atol=1e-12)
 
 
@@ -328,68 +375,14 @@ def test_rows_as_time_definition_and_gradient(rng):
         RowsAsTime()(np.zeros((2, 3, 5, 4)))
 
 
-def test_time_major_flatten_definition_and_gradient(rng):
-    x = rng.standard_normal((2, 3, 5))
-    y = TimeMajorFlatten()(x)
-    for n in range(2):
-        for c in range(3):
-            for t in range(5):
-                assert y[n, t * 3 + c] == x[n, c, t]
-    assert gradcheck(TimeMajorFlatten(), x)
-    with pytest.raises(ValueError, match=r"TimeMajorFlatten: expected a 3-D input"):
-        TimeMajorFlatten()(np.zeros((2, 3)))
-    layer = TimeMajorFlatten()
-    layer(x)
-    with pytest.raises(ValueError, match=r"TimeMajorFlatten.backward.*\(2, 15\)"):
-        layer.backward(np.zeros((2, 14)))
-
-
-# ------------------------------------------------------------------ the MNIST example
-@pytest.fixture(scope="module")
-def example():
-    spec = importlib.util.spec_from_file_location("scanning_mlp_mnist", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_example_models_scan_eight_rows_every_four(example, rng):
-    simple = example.build_simple((6, 5), rng=rng, dtype=np.float64)
-    dist = example.build_distributed((3, 4, 5), rng=rng, dtype=np.float64)
-    x = rng.random((1, 1, 28, 28))
-    for model in (simple, dist):
-        features = model[:-1]  # up to TimeMajorFlatten: (N, 6 windows * 5 channels)
-        base = features(x).reshape(6, 5)
-        for row in range(28):
-            bumped = x.copy()
-            bumped[0, 0, row] += 1.0
-            changed = np.any(features(bumped).reshape(6, 5) != base, axis=1)
-            windows = [p for p in range(6) if 4 * p <= row < 4 * p + 8]
-            assert np.flatnonzero(changed).tolist() == windows
-        assert model(x).shape == (1, 10)
-    assert gradcheck(dist, x, directional=True, rng=rng)
-
-
-def test_example_scan_check_and_training_step(example, rng):
-    images, labels = example.load_data(None, sample=True)[2:4]
-    model = example.build_simple((16, 8), rng=rng)
-    check = example.scan_check(model, images[:200], repeats=1)
-    assert check["max_abs_diff"] <= 1e-5 and check["max_abs_diff_logits"] <= 1e-5
-    assert check["cnn_seconds"] > 0 and check["scan_seconds"] > 0
-    args = example.parse_args(["--epochs", "1", "--batch-size", "50", "--verbose", "0"])
-    data = (images[:300], labels[:300], images[300:400], labels[300:400])
-    result = example.train(model, data, args, seed=0)
-    assert 0 <= result["accuracy"] <= 1 and result["seconds_per_epoch"] > 0
-    assert example.count_parameters(model) == 28 * 8 * 16 + 16 + 16 * 8 + 8 + 6 * 8 * 10 + 10
-
-
 def test_tanh_activation_scan(rng):
     # scan_mlp with another activation matches a model built with it (Tanh CNN, 1x1 later).
     from convnp.layers import Conv1d, Sequential
     weights = mlp_weights(rng, [(3 * 4, 6), (6, 2)])
     x = rng.standard_normal((2, 4, 11))
     net = Sequential(Conv1d(4, 6, 3, stride=2, bias=False, dtype=np.float64), Tanh(),
-                     Conv1d(6, 2, 1, bias=False, dtype=np.float64), TimeMajorFlatten())
+                     Conv1d(6, 2, 1, bias=False, dtype=np.float64), Flatten())
     net[0].weight.data[...] = mlp_to_conv1d_weight(weights[0], 4, 3)
     net[2].weight.data[...] = mlp_to_conv1d_weight(weights[1], 6, 1)
-    np.testing.assert_allclose(net(x), scan_mlp(weights, x, 3, 2, np.tanh), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net(x), channel_major(scan_mlp(weights, x, 3, 2, np.tanh), 2),
+                               rtol=0, atol=1e-12)

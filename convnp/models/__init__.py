@@ -7,14 +7,13 @@ from convnp.models.scanning import (
     DistributedScanningMLP,
     RowsAsTime,
     SimpleScanningMLP,
-    TimeMajorFlatten,
     conv1d_to_mlp_weight,
     mlp_to_conv1d_weight,
 )
 
 __all__ = [
     "lenet5",
-    "CNN", "DistributedScanningMLP", "RowsAsTime", "SimpleScanningMLP", "TimeMajorFlatten",
+    "CNN", "DistributedScanningMLP", "RowsAsTime", "SimpleScanningMLP",
     "conv1d_to_mlp_weight", "distributed_scan_mlp", "mlp_to_conv1d_weight", "scan_mlp",
     "shared_parameter_count",
 ]

@@ -8,7 +8,10 @@ they are an independent definition that the CNN forms in ``scanning.py`` must ma
 parameter sets it really has.
 
 Conventions as in ``scanning.py``: a window is flattened time-step-major, MLP weights
-are (in, out) and used as ``y = x @ w``, and outputs are concatenated in time order.
+are (in, out) and used as ``y = x @ w``, and the window outputs are concatenated in time
+order (**time-major**: all ``out`` outputs of window 0, then of window 1, ...). The CNN
+models end with the homework's channel-major ``Flatten`` instead; with ``T`` windows,
+``scan.reshape(N, T, out).transpose(0, 2, 1).reshape(N, -1)`` is the CNN's order.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ def scan_mlp(weights: Sequence[np.ndarray], x: np.ndarray, window: int, stride: 
     For ``t = 0, stride, 2*stride, ...`` (while ``t + window <= L``):
     ``h = [x[:, :, t], x[:, :, t+1], ..., x[:, :, t+window-1]]`` (time-step-major), then
     ``h = activation(h @ w + b)`` for each layer, without the activation on the last one
-    unless ``activate_last``. The window outputs are concatenated in time order.
+    unless ``activate_last``. The window outputs are concatenated in time order
+    (time-major): ``y[n, t * out + o]`` is output ``o`` of window ``t``.
 
     Args:
         weights: MLP matrices (in, out), the first with ``window * C`` rows.
@@ -71,13 +75,18 @@ def scan_mlp(weights: Sequence[np.ndarray], x: np.ndarray, window: int, stride: 
         biases: one (out,) vector per layer, or None for none.
         activate_last: also apply ``activation`` after the last layer.
 
-    **Shape:** (N, C, L) -> (N, T * out), ``T = floor((L - window) / stride) + 1``.
+    **Shape:** (N, C, L) -> (N, T * out), ``T = floor((L - window) / stride) + 1``,
+    time-major. ``Conv1d`` layers followed by ``Flatten`` give the same numbers
+    channel-major: ``y.reshape(N, T, out).transpose(0, 2, 1).reshape(N, -1)``.
 
     Example:
         >>> rng = np.random.default_rng(0)
         >>> ws = [rng.standard_normal(s) for s in [(192, 8), (8, 16), (16, 4)]]
         >>> scan_mlp(ws, rng.standard_normal((2, 24, 128)), window=8, stride=4).shape
         (2, 124)
+        >>> x = np.arange(5.0).reshape(1, 1, 5)           # two outputs per window of 2
+        >>> scan_mlp([np.array([[1.0, 0.0], [0.0, 10.0]])], x, window=2, stride=1)
+        array([[ 0., 10.,  1., 20.,  2., 30.,  3., 40.]])
     """
     x = np.asarray(x)
     _check_scan("scan_mlp", x, window, stride, np.shape(weights[0])[0], window)
@@ -100,7 +109,8 @@ def distributed_scan_mlp(weights: Sequence[np.ndarray], x: np.ndarray, widths: S
     A window covers ``prod(widths)`` time steps. Inside it, layer ``l`` is one small MLP
     layer ``weights[l]`` applied, with the same weights, to every group of ``widths[l]``
     consecutive outputs of the layer below (concatenated time-step-major); the groups do
-    not overlap. The last layer leaves one group. Windows start every ``stride`` steps.
+    not overlap. The last layer leaves one group. Windows start every ``stride`` steps, and
+    their outputs are concatenated in time order (time-major), as in ``scan_mlp``.
 
     For the homework, ``widths=(2, 2, 2), stride=4``: 4 copies of a 48->2 layer, 2 copies
     of 4->8, one 16->4. ``Conv1d`` layers with kernels ``widths`` and strides
@@ -116,7 +126,8 @@ def distributed_scan_mlp(weights: Sequence[np.ndarray], x: np.ndarray, widths: S
         biases: one (out,) vector per layer, or None.
         activate_last: also apply ``activation`` after the last layer.
 
-    **Shape:** (N, C, L) -> (N, T * out), ``T = floor((L - prod(widths)) / stride) + 1``.
+    **Shape:** (N, C, L) -> (N, T * out), ``T = floor((L - prod(widths)) / stride) + 1``,
+    time-major (``DistributedScanningMLP`` gives the same numbers channel-major).
 
     Example:
         >>> rng = np.random.default_rng(0)

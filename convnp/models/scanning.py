@@ -13,9 +13,12 @@ Conventions used throughout:
   of a weight matrix belongs to time step ``k`` and channel ``c``.
 * MLP weights are used as ``y = x @ w``, shape (in, out); Conv1d weights are
   (C_out, C_in, K) as in PyTorch.
-* A scan's output is the per-window outputs concatenated in time order,
-  ``[t0 ch0..ch(O-1), t1 ch0..ch(O-1), ...]``; ``TimeMajorFlatten`` gives the CNNs the
-  same order (the homework transposes (N, O, T) to (N, T, O) before flattening).
+* Output order. The CNNs end, as the homework's ``CNN_SimpleScanningMLP`` and
+  ``CNN_DistributedScanningMLP`` do, with ``Flatten``: the last convolution's (N, O, T)
+  output becomes ``reshape(N, -1)``, **channel-major**, ``[ch0 t0..t(T-1), ch1 t0..., ...]``.
+  The loop references ``scan_mlp``/``distributed_scan_mlp`` concatenate the window outputs
+  in time order, **time-major**, ``[t0 ch0..ch(O-1), t1 ch0..ch(O-1), ...]``. One becomes
+  the other by ``scan.reshape(N, T, O).transpose(0, 2, 1).reshape(N, -1)``.
 
 The slow definitions the models must agree with (``scan_mlp``, ``distributed_scan_mlp``)
 and the parameter-sharing count are in ``scan_reference.py``. See docs/scanning_mlp.md.
@@ -106,32 +109,6 @@ class RowsAsTime(Module):
         return grad_y.transpose(0, 2, 1)[:, None]
 
 
-class TimeMajorFlatten(Module):
-    """Flatten (N, C, L) time step by time step: ``y[n, t*C + c] = x[n, c, t]``.
-
-    The order of a scan's output (window by window); ``Flatten`` would give
-    ``y[n, c*L + t]`` (channel by channel) instead.
-
-    **Shape:** (N, C, L) -> (N, L*C).
-
-    Example:
-        >>> TimeMajorFlatten()(np.arange(6.0).reshape(1, 2, 3))
-        array([[0., 3., 1., 4., 2., 5.]])
-    """
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """(N, C, L) -> (N, L*C)."""
-        check_input(self, x, 3)
-        self._save(x.shape)
-        return x.transpose(0, 2, 1).reshape(x.shape[0], -1)
-
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        """(N, L*C) -> (N, C, L)."""
-        n, c, length = self._saved()
-        check_grad(self, grad_y, (n, length * c))
-        return grad_y.reshape(n, length, c).transpose(0, 2, 1)
-
-
 def _load_mlp(model: Sequential, weights: Sequence[np.ndarray],
               shapes: Sequence[tuple[int, int]]) -> list[np.ndarray]:
     """Check the MLP matrices' shapes for ``model.init_weights``; return them as arrays."""
@@ -148,15 +125,18 @@ class SimpleScanningMLP(Sequential):
     """The homework's MLP (192 -> 8 -> 16 -> 4) scanned over 128 steps, as a CNN.
 
     The MLP reads 8 time steps x 24 features = 192 inputs and is slid with stride 4:
-    Conv1d(24->8, k=8, s=4)-ReLU-Conv1d(8->16, k=1)-ReLU-Conv1d(16->4, k=1)-TimeMajorFlatten.
+    Conv1d(24->8, k=8, s=4)-ReLU-Conv1d(8->16, k=1)-ReLU-Conv1d(16->4, k=1)-Flatten.
     No biases (the homework's MLP has none) and no activation after the last layer.
+    ``Flatten`` is channel-major, as in the homework: ``y[n, o * L_out + t]`` is output
+    ``o`` of the window at position ``t``, i.e. ``self[:-1](x).reshape(N, -1)``.
 
     Args:
         rng: generator for the initial weights (fresh entropy if None).
         dtype: parameter dtype.
 
     **Shape:** (N, 24, L) -> (N, 4 * L_out), ``L_out = floor((L - 8) / 4) + 1``;
-    (N, 24, 128) -> (N, 124). Output order ``[t0 ch0..3, t1 ch0..3, ...]``.
+    (N, 24, 128) -> (N, 4, 31) -> (N, 124). Output order ``[ch0 t0..30, ch1 t0..30, ...]``
+    (channel-major); ``scan_mlp`` gives the same numbers time-major.
 
     Example:
         >>> net = SimpleScanningMLP(rng=np.random.default_rng(0))
@@ -169,7 +149,7 @@ class SimpleScanningMLP(Sequential):
     def __init__(self, *, rng: np.random.Generator | None = None, dtype=np.float32) -> None:
         kw = {"bias": False, "rng": rng, "dtype": dtype}
         super().__init__(Conv1d(24, 8, 8, stride=4, **kw), ReLU(), Conv1d(8, 16, 1, **kw),
-                         ReLU(), Conv1d(16, 4, 1, **kw), TimeMajorFlatten())
+                         ReLU(), Conv1d(16, 4, 1, **kw), Flatten())
 
     def init_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Load the MLP's matrices [w1 (192, 8), w2 (8, 16), w3 (16, 4)] (``y = x @ w``)."""
@@ -182,8 +162,9 @@ class DistributedScanningMLP(Sequential):
     """The homework's distributed scanning MLP with shared neurons, as a CNN of width-2 kernels.
 
     Conv1d(24->2, k=2, s=2)-ReLU-Conv1d(2->8, k=2, s=2)-ReLU-Conv1d(8->4, k=2, s=1)-
-    TimeMajorFlatten; no biases, no final activation. Each output sees 2 x 2 x 2 = 8 time
-    steps and the outputs are 2 x 2 x 1 = 4 steps apart, as in ``SimpleScanningMLP``.
+    Flatten (channel-major, as in the homework); no biases, no final activation. Each
+    output sees 2 x 2 x 2 = 8 time steps and the outputs are 2 x 2 x 1 = 4 steps apart, as
+    in ``SimpleScanningMLP``.
 
     ``init_weights`` takes the simple model's full MLP matrices (192, 8), (8, 16), (16, 4)
     and keeps only the shared neurons (rows are time-step-major inputs, columns neurons):
@@ -200,7 +181,8 @@ class DistributedScanningMLP(Sequential):
         dtype: parameter dtype.
 
     **Shape:** (N, 24, L) -> (N, 4 * L3), ``L1 = floor((L-2)/2)+1``, ``L2 = floor((L1-2)/2)+1``,
-    ``L3 = L2 - 1``; (N, 24, 128) -> 64 -> 32 -> 31 -> (N, 124).
+    ``L3 = L2 - 1``; (N, 24, 128) -> 64 -> 32 -> 31 -> (N, 4, 31) -> (N, 124), channel-major
+    (``distributed_scan_mlp`` gives the same numbers time-major).
 
     Example:
         >>> net = DistributedScanningMLP(rng=np.random.default_rng(0))
@@ -216,7 +198,7 @@ class DistributedScanningMLP(Sequential):
         kw = {"bias": False, "rng": rng, "dtype": dtype}
         super().__init__(Conv1d(24, 2, 2, stride=2, **kw), ReLU(),
                          Conv1d(2, 8, 2, stride=2, **kw), ReLU(),
-                         Conv1d(8, 4, 2, stride=1, **kw), TimeMajorFlatten())
+                         Conv1d(8, 4, 2, stride=1, **kw), Flatten())
 
     def init_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Slice the shared neurons out of [w1 (192, 8), w2 (8, 16), w3 (16, 4)] and load them."""

@@ -5,7 +5,8 @@ Every layer writes out its own forward and backward pass. Start with ``convnp.la
 ``convnp.optim`` and ``convnp.train``.
 """
 
-from convnp import functional, init, interop, kernels, layers, losses, viz
+from convnp import functional, init, interop, kernels, layers, losses, validate, viz
+from convnp.anomaly import detect_anomaly, is_anomaly_enabled
 from convnp.gradcheck import gradcheck
 from convnp.layers import (
     GELU,
@@ -50,4 +51,5 @@ __all__ = [
     "ConvTranspose1d", "ConvTranspose2d", "Downsample1d", "Downsample2d", "Upsample",
     "Upsample1d", "Upsample2d", "interop",
     "kernels", "receptive_field", "summary", "viz",
+    "detect_anomaly", "is_anomaly_enabled", "validate",
 ]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers.module import Parameter
+from convnp.layers.module import Module, Parameter
 
 
 def to_array(value: Any) -> np.ndarray:
@@ -84,6 +84,9 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Parameter]) -> None:
         name = type(self).__name__
+        if isinstance(params, (Module, Parameter, np.ndarray)) or not isinstance(params, Iterable):
+            raise TypeError(f"{name}: params must be an iterable of Parameters, e.g. "
+                            f"model.parameters(), got {type(params).__name__}")
         self.params: list[Parameter] = list(params)
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")

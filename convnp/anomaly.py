@@ -23,7 +23,7 @@ How it reaches every layer: ``Module._save``/``_saved`` call :func:`guard`/:func
 ``backward`` with :func:`checked_backward`. The losses do the same. No layer needs code
 of its own.
 
-The only state is the context variable ``_MODE`` (``None`` when off, else the
+The only state is the context variable ``MODE`` (``None`` when off, else the
 ``check_nan`` setting of the innermost ``detect_anomaly``); it is per thread and per
 asyncio task, and each ``with`` restores the value it found. Outside the mode the
 cost is one ``ContextVar.get()`` per forward and per backward call: nothing is copied.
@@ -51,12 +51,12 @@ from typing import Any
 
 import numpy as np
 
-_MODE: ContextVar[bool | None] = ContextVar("convnp_detect_anomaly", default=None)
+MODE: ContextVar[bool | None] = ContextVar("convnp_detect_anomaly", default=None)
 
 
 def is_anomaly_enabled() -> bool:
     """True inside ``detect_anomaly()`` (PyTorch's ``torch.is_anomaly_enabled``)."""
-    return _MODE.get() is not None
+    return MODE.get() is not None
 
 
 class detect_anomaly(ContextDecorator):  # noqa: N801 (PyTorch's name)
@@ -86,11 +86,11 @@ class detect_anomaly(ContextDecorator):  # noqa: N801 (PyTorch's name)
         self._tokens: list[Token] = []  # a stack, so one instance may be re-entered
 
     def __enter__(self) -> detect_anomaly:
-        self._tokens.append(_MODE.set(self.check_nan))
+        self._tokens.append(MODE.set(self.check_nan))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _MODE.reset(self._tokens.pop())
+        MODE.reset(self._tokens.pop())
 
 
 # --------------------------------------------------------------------------- cache copies
@@ -117,7 +117,7 @@ def _arrays(obj: Any, path: str) -> Iterator[tuple[str, np.ndarray]]:
 
 def guard(cache: Any) -> Any:
     """``cache`` itself, or, in anomaly mode, a ``Guarded`` holding copies of its arrays."""
-    if _MODE.get() is None or cache is None:
+    if MODE.get() is None or cache is None:
         return cache
     return Guarded(cache, [[path, a, a.copy(), "an array computed in forward"]
                            for path, a in _arrays(cache, "cache")])
@@ -152,7 +152,7 @@ def unguard(owner: str, stored: Any) -> Any:
 # --------------------------------------------------------------------------- NaN / inf
 def check_finite(owner: str, what: str, value: Any) -> None:
     """In anomaly mode with ``check_nan``, raise if the array ``value`` holds NaN or inf."""
-    if not _MODE.get() or not isinstance(value, np.ndarray) or value.dtype.kind not in "fc":
+    if not MODE.get() or not isinstance(value, np.ndarray) or value.dtype.kind not in "fc":
         return
     if not np.isfinite(value).all():
         bad = "nan" if np.isnan(value).any() else "inf"
@@ -167,7 +167,7 @@ def checked_backward(backward: Callable) -> Callable:
     """
     @functools.wraps(backward)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:  # the signature is backward's
-        if not _MODE.get():
+        if not MODE.get():
             return backward(self, *args, **kwargs)
         name = type(self).__name__
         check_finite(f"{name}.backward", "the gradient it received (grad_y)",

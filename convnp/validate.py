@@ -190,7 +190,7 @@ def check_float_array(owner: str, name: str, x: Any) -> np.ndarray:
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{owner}: expected a numpy.ndarray {name}, got {type(x).__name__}")
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind != "f":
         raise TypeError(f"{owner}: {name} must be a floating array (float16, float32, float64), "
                         f"got dtype {x.dtype}; cast it, e.g. x.astype(np.float32)")
     return x

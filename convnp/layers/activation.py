@@ -203,8 +203,11 @@ class LogSoftmax(_SoftmaxNd):
         return A.log_softmax_backward(grad_y, y, self.dim)
 
 
-class Identity(_Elementwise):
+class Identity(Module):
     """``y = x``: a placeholder layer that passes its input through.
+
+    It keeps only the input's shape, so changing ``x`` (which is also ``y``) in place
+    after forward does not affect backward.
 
     **Shape:** (*) -> (*).
 
@@ -213,8 +216,13 @@ class Identity(_Elementwise):
         array([1.])
     """
 
-    def f(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(*) -> (*), the same array."""
+        check_input(self, x)
+        self._save(x.shape)
         return x
 
-    def grad_x(self, grad_y, y):
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """(*) -> (*): ``grad_x = grad_y``."""
+        check_grad(self, grad_y, self._saved())
         return grad_y

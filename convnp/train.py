@@ -154,9 +154,11 @@ class Trainer:
                 not taken, so the model keeps the weights from before it.
         """
         epochs = check_int("Trainer.fit", "epochs", epochs, min=1)
-        if not hasattr(train_loader, "__len__") or not hasattr(train_loader, "__iter__"):
+        if isinstance(train_loader, np.ndarray) or not (hasattr(train_loader, "__len__")
+                                                        and hasattr(train_loader, "__iter__")):
             raise TypeError(f"Trainer.fit: train_loader must be a DataLoader (or have __len__ "
-                            f"and __iter__), got {type(train_loader).__name__}")
+                            f"and __iter__ and yield (x, y) batches), got "
+                            f"{type(train_loader).__name__}")
         if val_data is not None and (not isinstance(val_data, (tuple, list))
                                      or len(val_data) != 2):
             raise TypeError(f"Trainer.fit: val_data must be None or a pair (x, y), got "

@@ -13,6 +13,10 @@ its value, and either returns the value normalised (``2`` -> ``2``, ``np.float32
 Every message names the owner, the argument and the value, e.g.
 ``Linear: in_features must be an int, got float 2.0``.
 
+The checks layers make on arrays at run time are here too: ``check_float_array`` (the
+input-dtype policy), ``check_input`` (dtype, ndim, channels), ``check_grad``,
+``check_positive`` and ``check_window_fits``. ``convnp.layers.module`` re-exports them.
+
 Example:
     >>> check_int("Linear", "in_features", 3, min=1)
     3
@@ -175,6 +179,7 @@ def check_generator(owner: str, name: str, value: Any) -> np.random.Generator | 
     return value
 
 
+# --------------------------------------------------------------------------- arrays
 def check_float_array(owner: str, name: str, x: Any) -> np.ndarray:
     """Return ``x`` if it is a real floating ndarray; TypeError naming ``owner`` otherwise.
 
@@ -196,7 +201,6 @@ def check_float_array(owner: str, name: str, x: Any) -> np.ndarray:
     return x
 
 
-# --------------------------------------------------------------------------- arrays
 def check_input(layer: Any, x: np.ndarray, ndim: int | None = None,
                 channels: int | None = None, dtype: np.dtype | None = None) -> None:
     """Raise an error naming ``layer`` unless ``x`` is a floating ndarray of the right form.

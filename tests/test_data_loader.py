@@ -236,8 +236,9 @@ def test_train_val_split_reproducible_with_seed():
 
 @pytest.mark.parametrize(
     ("n_y", "fraction", "message"),
-    [(9, 0.1, r"len\(x\)=10 and len\(y\)=9"), (10, 0.0, "between 0 and 1"),
-     (10, 1.0, "between 0 and 1"), (10, 0.01, "give 0 validation samples")],
+    [(9, 0.1, r"len\(x\)=10 and len\(y\)=9"), (10, 0.0, r"val_fraction must be in \(0, 1\)"),
+     (10, 1.0, r"val_fraction must be in \(0, 1\), got 1\.0"),
+     (10, 0.01, "give 0 validation samples")],
 )
 def test_train_val_split_errors(n_y, fraction, message):
     x, _ = digits(10)

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from convnp import Parameter
-from convnp.data import DataLoader
+from convnp.data import DataLoader, one_hot, train_val_split
 from convnp.layers import (
     GELU,
     Downsample1d,
@@ -142,6 +142,11 @@ CASES = [
     (lambda: DataLoader(X, Y, 2, drop_last=None), TypeError, r"DataLoader: drop_last must be a "),
     (lambda: DataLoader(X, Y.astype(bool), 2), TypeError, r"DataLoader: y must be an array of "),
     (lambda: DataLoader(X, np.array(["a"] * 4), 2), TypeError, r"DataLoader: y must be .*<U1"),
+    (lambda: one_hot(np.array([0, 1]), 2.0), TypeError, r"one_hot: num_classes must be an int"),
+    (lambda: train_val_split(X, Y, "0.5"), TypeError, r"train_val_split: val_fraction must be a "),
+    (lambda: train_val_split(X, Y, 0.5, rng=3), TypeError, r"train_val_split: rng must be a np"),
+    (lambda: Linear(2, 2).train("False"), TypeError, r"Linear.train: mode must be a bool"),
+    (lambda: Linear(2, 2).requires_cache(0), TypeError, r"Linear.requires_cache: mode must be"),
     (lambda: trainer(model="net"), TypeError, r"Trainer: model must be a Module, got str"),
     (lambda: trainer(loss_fn=np.mean), TypeError, r"Trainer: loss_fn must be a loss"),
     (lambda: trainer(optimizer=None), TypeError, r"Trainer: optimizer must be an Optimizer"),

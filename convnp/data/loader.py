@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from convnp.rng import generator_state, restore_generator
-from convnp.validate import check_bool, check_generator, check_int
+from convnp.validate import check_bool, check_float, check_generator, check_int
 
 #: Mean and standard deviation of the MNIST training pixels after scaling to [0, 1].
 MNIST_MEAN = 0.1307
@@ -202,8 +202,7 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"one_hot: labels must be a 1-D integer array, got {labels.dtype} of "
                          f"shape {labels.shape}")
-    if num_classes < 1:
-        raise ValueError(f"one_hot: num_classes must be >= 1, got {num_classes}")
+    num_classes = check_int("one_hot", "num_classes", num_classes, min=1)
     bad = (labels < 0) | (labels >= num_classes)
     if bad.any():
         raise ValueError(f"one_hot: labels must be in 0..{num_classes - 1}, got "
@@ -238,9 +237,9 @@ def train_val_split(x: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
     if len(x) != len(y):
         raise ValueError(f"train_val_split: x and y must have the same length, got len(x)="
                          f"{len(x)} and len(y)={len(y)}")
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"train_val_split: val_fraction must be between 0 and 1 "
-                         f"(exclusive), got {val_fraction}")
+    check_float("train_val_split", "val_fraction", val_fraction, min=0, max=1, min_open=True,
+                max_open=True)
+    check_generator("train_val_split", "rng", rng)
     n_val = round(len(x) * val_fraction)
     if not 0 < n_val < len(x):
         raise ValueError(f"train_val_split: {len(x)} samples with val_fraction={val_fraction} "

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from contextlib import ContextDecorator
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -59,7 +58,7 @@ def is_anomaly_enabled() -> bool:
     return MODE.get() is not None
 
 
-class detect_anomaly(ContextDecorator):  # noqa: N801 (PyTorch's name)
+class detect_anomaly:  # noqa: N801 (PyTorch's name)
     """Context manager and decorator turning on the checks described in :mod:`convnp.anomaly`.
 
     Args:
@@ -91,6 +90,14 @@ class detect_anomaly(ContextDecorator):  # noqa: N801 (PyTorch's name)
 
     def __exit__(self, *exc_info: object) -> None:
         MODE.reset(self._tokens.pop())
+
+    def __call__(self, func: Callable) -> Callable:
+        """Use as a decorator: each call of ``func`` runs inside a fresh ``detect_anomaly``."""
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:  # the signature is func's
+            with detect_anomaly(self.check_nan):
+                return func(*args, **kwargs)
+        return wrapper
 
 
 # --------------------------------------------------------------------------- cache copies

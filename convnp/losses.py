@@ -41,6 +41,7 @@ class _Loss:
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> float | np.ndarray:
         try:
             loss = self.forward(pred, target)
+            anomaly.label(self._cache, pred, None)
             anomaly.check_finite(f"{type(self).__name__}.forward", "the loss",
                                  np.asarray(loss))
             return loss

@@ -97,8 +97,8 @@ def test_a_loss_cache_is_checked_too():
         pred = np.array([1.0, 2.0])
         mse(pred, np.zeros(2))
         pred += 1
-        with pytest.raises(RuntimeError, match=r"MSELoss.backward: an array computed in forward "
-                                               r"\(cache\[0\].*modified in place"):
+        with pytest.raises(RuntimeError, match=r"MSELoss.backward: its input \(cache\[0\].*"
+                                               "modified in place"):
             mse.backward()
 
 
@@ -203,6 +203,21 @@ def test_mode_is_per_thread():
         thread.start()
         thread.join()
     assert seen == [False]
+
+    barrier = threading.Barrier(2)
+
+    @convnp.detect_anomaly()
+    def both_inside():
+        barrier.wait(timeout=10)  # both threads are inside the same decorated function
+        seen.append(anomaly.is_anomaly_enabled())
+        barrier.wait(timeout=10)
+
+    threads = [threading.Thread(target=both_inside) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [False, True, True] and not anomaly.is_anomaly_enabled()
 
 
 def test_gradcheck_passes_inside_the_mode(rng):

@@ -1,7 +1,7 @@
 """convnp: a convolutional-neural-network library written from scratch in NumPy.
 
 Every layer writes out its own forward and backward pass. Start with ``convnp.layers``
-(the layers), ``convnp.functional`` (the array kernels they call), ``convnp.naive``
+(the layers), ``convnp.functional`` (the array functions they call), ``convnp.naive``
 (the same arithmetic as loops), ``convnp.losses``, ``convnp.optim`` and ``convnp.train``.
 
 ``import convnp`` makes every subpackage reachable (``convnp.optim.SGD``,
@@ -22,8 +22,10 @@ from convnp import (
     naive,
     optim,
     train,
+    validate,
     viz,
 )
+from convnp.anomaly import detect_anomaly, is_anomaly_enabled
 from convnp.gradcheck import gradcheck
 from convnp.layers import (
     GELU,
@@ -69,4 +71,5 @@ __all__ = [
     "ConvTranspose1d", "ConvTranspose2d", "Downsample1d", "Downsample2d", "Upsample",
     "Upsample1d", "Upsample2d", "interop",
     "kernels", "receptive_field", "summary", "viz",
+    "detect_anomaly", "is_anomaly_enabled", "validate",
 ]

@@ -11,6 +11,7 @@ crash never leaves a half-written checkpoint in place of a good one.
 
 from __future__ import annotations
 
+import copy
 import os
 import zipfile
 
@@ -19,7 +20,7 @@ import numpy as np
 from convnp.files import atomic_writer
 from convnp.layers.module import Module
 from convnp.rng import generator_state, restore_generator
-from convnp.train import History
+from convnp.train import HISTORY_FIELDS, History
 
 FORMAT_VERSION = 1
 
@@ -60,44 +61,102 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer=None, *, s
                     loader=None) -> History | None:
     """Restore what ``save_checkpoint`` wrote into the given objects; return the History.
 
+    All or nothing: every part of the file is checked first (format version, model,
+    optimizer, scheduler, loader, layer generators, history), the model, optimizer
+    and scheduler by loading their state into a throwaway copy. Only if all of it is
+    valid is anything changed; after an error every object is exactly as before.
+
     Raises:
-        ValueError: if the file is not a convnp checkpoint (truncated, not an ``.npz``),
-            or does not match the model (missing or unexpected weights,
-            other shapes or dtypes), or lacks the state of a given optimizer, scheduler or
-            loader. The message names the file.
+        ValueError: if the file is not a convnp checkpoint (truncated, not an ``.npz``,
+            wrong ``format_version``), or a field is missing or malformed, or does not
+            match the given objects (missing or unexpected weights, other shapes or
+            dtypes, another optimizer type, a hyperparameter out of range, an invalid
+            generator state, an incomplete history). The message names the file and the
+            field.
     """
+    where = f"load_checkpoint: {path}"
+    arrays = _read(path, where)
+    _check_format_version(arrays.get("format_version"), where)
+    parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
+    states = {}
+    for field, part in parts.items():
+        if part is None:
+            continue
+        states[field] = state = _section(arrays, field)
+        if not state:
+            raise ValueError(f"{where} holds no {field} state (field '{field}.*')")
+        try:
+            copy.deepcopy(part).load_state_dict(state)  # a trial: the real part is untouched
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{where} does not match the {field} (field '{field}'): "
+                             f"{error}") from error
+    generators = [(f"rng.{name}", rng) for name, rng in _module_generators(model)]
+    if loader is not None:
+        generators.append(("loader.rng_state", loader.rng))
+    for field, rng in generators:
+        _check_generator_state(rng, arrays.get(field), where, field)
+    history = _section(arrays, "history")
+    _check_history(history, where)
+
+    for field, state in states.items():
+        parts[field].load_state_dict(state)
+    for field, rng in generators:
+        restore_generator(rng, arrays[field], f"{where}: field '{field}'")
+    return History.from_state_dict(history) if history else None
+
+
+def _read(path: str | os.PathLike, where: str) -> dict[str, np.ndarray]:
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise ValueError("it holds a single array, not an .npz archive")
         with data:
-            arrays = {key: data[key] for key in data.files}
+            return {key: data[key] for key in data.files}
     except (ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"load_checkpoint: {path} is not a readable convnp .npz checkpoint "
+        raise ValueError(f"{where} is not a readable convnp .npz checkpoint "
                          f"({error})") from error
-    if int(arrays.get("format_version", -1)) != FORMAT_VERSION:
-        raise ValueError(f"load_checkpoint: {path} is not a convnp checkpoint (format version "
-                         f"{FORMAT_VERSION} expected)")
-    parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "loader": loader}
-    for prefix, part in parts.items():
-        if part is None:
-            continue
-        state = _section(arrays, prefix)
-        if not state:
-            raise ValueError(f"load_checkpoint: {path} holds no {prefix} state")
-        try:
-            part.load_state_dict(state)
-        except (KeyError, ValueError) as error:
-            raise ValueError(f"load_checkpoint: {path} does not match the {prefix}: "
-                             f"{error}") from error
-    saved_generators = _section(arrays, "rng")
-    for name, rng in _module_generators(model):
-        if name not in saved_generators:
-            raise ValueError(f"load_checkpoint: {path} holds no random-generator state for "
-                             f"the model's layer '{name}'")
-        restore_generator(rng, saved_generators[name], f"load_checkpoint: layer '{name}'")
-    history = _section(arrays, "history")
-    return History.from_state_dict(history) if history else None
+
+
+def _check_format_version(version: np.ndarray | None, where: str) -> None:
+    ok = (version is not None and version.shape == () and version.dtype.kind in "iu"
+          and int(version) == FORMAT_VERSION)
+    if not ok:
+        shown = "nothing" if version is None else f"{version.tolist()!r} ({version.dtype})"
+        raise ValueError(f"{where} is not a convnp checkpoint: field 'format_version' must be "
+                         f"the integer {FORMAT_VERSION}, got {shown}")
+
+
+def _check_generator_state(rng: np.random.Generator, saved: np.ndarray | None, where: str,
+                           field: str) -> None:
+    """Raise a ValueError unless ``saved`` restores a fresh generator of ``rng``'s kind."""
+    if saved is None:
+        raise ValueError(f"{where} holds no random-generator state for field '{field}'")
+    trial = np.random.Generator(type(rng.bit_generator)())
+    try:
+        restore_generator(trial, saved, f"{where}: field '{field}'")
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ValueError(f"{where}: field '{field}' is not a valid random-generator state "
+                         f"({type(error).__name__}: {error})") from error
+
+
+def _check_history(history: dict[str, np.ndarray], where: str) -> None:
+    """Raise a ValueError unless ``history`` is empty or holds every field, 1-D, equally long."""
+    if not history:
+        return
+    missing = [name for name in HISTORY_FIELDS if name not in history]
+    unexpected = [name for name in history if name not in HISTORY_FIELDS]
+    if missing or unexpected:
+        raise ValueError(f"{where}: field 'history' is incomplete: missing {missing}, "
+                         f"unexpected {unexpected}")
+    lengths = {}
+    for name in HISTORY_FIELDS:
+        value = history[name]
+        if value.ndim != 1 or value.dtype.kind not in "iuf":
+            raise ValueError(f"{where}: field 'history.{name}' must be a 1-D array of numbers, "
+                             f"got {value.dtype} of shape {value.shape}")
+        lengths[name] = len(value)
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"{where}: field 'history' has lists of different lengths {lengths}")
 
 
 def _module_generators(model: Module) -> list[tuple[str, np.random.Generator]]:

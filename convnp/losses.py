@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp import anomaly
 from convnp.functional.loss import (
     cross_entropy_backward,
     cross_entropy_forward,
@@ -14,46 +15,81 @@ from convnp.functional.loss import (
     mse_forward,
     target_distribution,
 )
+from convnp.validate import check_choice, check_float, check_float_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
 
 class _Loss:
-    """Shared reduction logic. ``forward`` returns a float ('mean', 'sum') or an array ('none')."""
+    """Shared reduction logic. ``forward`` returns a float ('mean', 'sum') or an array ('none').
+
+    As for layers, call the loss (``criterion(pred, target)``): if ``forward`` raises,
+    the cache of the last call is dropped, so ``backward`` raises instead of returning
+    the gradient of an earlier batch; under ``convnp.detect_anomaly()`` the cached
+    arrays are checked at ``backward`` and the loss is checked for NaN/inf.
+    """
 
     def __init__(self, *, reduction: str = "mean") -> None:
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, "
-                             f"got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = check_choice(type(self).__name__, "reduction", reduction, _REDUCTIONS)
         self._cache = None
 
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "backward" in cls.__dict__:
+            cls.backward = anomaly.checked_backward(cls.__dict__["backward"])
+
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        return self.forward(pred, target)
+        try:
+            loss = self.forward(pred, target)
+            anomaly.label(self._cache, pred, None)
+            anomaly.check_finite(f"{type(self).__name__}.forward", "the loss",
+                                 np.asarray(loss))
+            return loss
+        except BaseException:
+            self._cache = None
+            raise
+
+    def _save(self, cache: tuple) -> None:
+        self._cache = anomaly.guard(cache)
 
     def _reduce(self, losses: np.ndarray, count: int) -> float | np.ndarray:
+        """'none': the array; 'sum': its sum; 'mean': sum / count (NaN for count 0, as torch)."""
         if self.reduction == "none":
             return losses
-        total = losses.sum()
-        return float(total / count) if self.reduction == "mean" else float(total)
+        if self.reduction == "sum":
+            return float(losses.sum())
+        return float(losses.sum() / count) if count else float("nan")
 
     def _grad_losses(self, grad: float | np.ndarray, shape: tuple[int, ...], count: int,
                      dtype: np.dtype) -> np.ndarray:
-        """dL/d(per-element losses): 1/count for 'mean', 1 for 'sum', ``grad`` for 'none'."""
+        """dL/d(per-element losses): 1/count for 'mean', 1 for 'sum', ``grad`` for 'none'.
+
+        ``grad`` is dL/d(loss): a real number, or for 'none' also an array of the losses'
+        shape. With no elements (count 0) the result is empty, as in PyTorch.
+        """
+        owner = f"{type(self).__name__}.backward"
+        g = np.asarray(grad)
+        if g.dtype.kind not in "iuf":
+            raise TypeError(f"{owner}: grad must be a real number or array, got "
+                            f"{type(grad).__name__} {grad!r}")
         if self.reduction == "none":
-            grad = np.asarray(grad, dtype=dtype)
-            if grad.ndim and grad.shape != shape:
-                raise ValueError(f"{type(self).__name__}.backward: with reduction='none' grad "
-                                 f"must be a scalar or have the losses' shape {shape}, got "
-                                 f"{grad.shape}")
-            return np.broadcast_to(grad, shape)
-        scale = grad / count if self.reduction == "mean" else grad
+            if g.ndim and g.shape != shape:
+                raise ValueError(f"{owner}: with reduction='none' grad must be a scalar or have "
+                                 f"the losses' shape {shape}, got {g.shape}")
+            return np.broadcast_to(g.astype(dtype), shape)
+        if g.ndim:
+            raise ValueError(f"{owner}: with reduction={self.reduction!r} the loss is a scalar, "
+                             f"so grad must be a scalar, got shape {g.shape}")
+        if count == 0:
+            return np.zeros(shape, dtype=dtype)
+        scale = g.item() / count if self.reduction == "mean" else g.item()
         return np.full(shape, scale, dtype=dtype)
 
     def _saved(self):
         if self._cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward was called before forward")
-        return self._cache
+            raise RuntimeError(f"{type(self).__name__}.backward was called before forward "
+                               "(or after a forward that raised)")
+        return anomaly.unguard(type(self).__name__, self._cache)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
@@ -66,14 +102,22 @@ class CrossEntropyLoss(_Loss):
     the class index (or the given probabilities), smoothed to ``(1-e) q + e/C`` by
     ``label_smoothing = e``. The gradient is ``(softmax(logits) - q) / N`` for 'mean'.
 
+    A ``-inf`` logit (the usual way to mask a class out) is allowed: a class with
+    target probability 0 adds nothing to the loss (``0 * log 0 = 0``), so
+    ``[[0, -inf, 1]]`` with target 0 gives 1.3133 as in PyTorch. With
+    ``label_smoothing > 0`` every class has probability > 0 and the loss is inf, as in
+    PyTorch. (For probability targets PyTorch returns NaN there instead; this class
+    gives the limit value, the same as for class indices.) With N = 0 the 'mean' loss
+    is NaN and the 'sum' loss 0, and ``backward`` returns an empty (0, C) gradient.
+
     Args:
         reduction: ``'mean'`` (over N), ``'sum'`` or ``'none'`` (per-sample losses).
         label_smoothing: e in [0, 1].
 
     Both are keyword-only: torch's first positional argument is ``weight``.
 
-    **Shape:** logits (N, C); target (N,) int class indices or (N, C) probabilities.
-    Output: a float, or (N,) for ``reduction='none'``.
+    **Shape:** logits (N, C), floating; target (N,) integer class indices or (N, C)
+    floating probabilities. Output: a float, or (N,) for ``reduction='none'``.
 
     Example:
         >>> criterion = CrossEntropyLoss()
@@ -85,31 +129,32 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, *, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(reduction=reduction)
-        if not 0 <= label_smoothing <= 1:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
-                             f"{label_smoothing}")
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = check_float("CrossEntropyLoss", "label_smoothing",
+                                           label_smoothing, min=0, max=1)
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float | np.ndarray:
         """logits (N, C), target (N,) or (N, C) -> loss."""
         logits, target = np.asarray(logits), np.asarray(target)
-        if logits.ndim != 2 or not np.issubdtype(logits.dtype, np.floating):
-            raise ValueError(f"CrossEntropyLoss: expected float logits of shape (N, C), got "
-                             f"{logits.dtype} array of shape {logits.shape}")
+        check_float_array("CrossEntropyLoss", "logits", logits)
+        if logits.ndim != 2:
+            raise ValueError(f"CrossEntropyLoss: expected logits of shape (N, C), got shape "
+                             f"{logits.shape}")
         N, C = logits.shape
         if target.shape == (N,):
             if not np.issubdtype(target.dtype, np.integer):
-                raise ValueError(f"CrossEntropyLoss: class-index targets must be integers, "
-                                 f"got dtype {target.dtype}")
+                raise TypeError(f"CrossEntropyLoss: class-index targets must be integers, "
+                                f"got dtype {target.dtype}")
             if N and (target.min() < 0 or target.max() >= C):
                 raise ValueError(f"CrossEntropyLoss: class indices must be in [0, {C - 1}], "
                                  f"got values from {target.min()} to {target.max()}")
         elif target.shape != (N, C):
             raise ValueError(f"CrossEntropyLoss: expected target of shape ({N},) or ({N}, {C}) "
                              f"for logits of shape {logits.shape}, got {target.shape}")
+        else:
+            check_float_array("CrossEntropyLoss", "probability target", target)
         q = target_distribution(target, C, self.label_smoothing, logits.dtype)
         losses, log_probs = cross_entropy_forward(logits, q)
-        self._cache = (log_probs, q)
+        self._save((log_probs, q))
         return self._reduce(losses, N)
 
     def backward(self, grad: float | np.ndarray = 1.0) -> np.ndarray:
@@ -131,6 +176,10 @@ class MSELoss(_Loss):
         reduction: ``'mean'`` (over all elements), ``'sum'`` or ``'none'``; keyword-only
             (torch's first positional argument is the deprecated ``size_average``).
 
+    ``pred`` must be floating; ``target`` may be floating or integer (as in PyTorch,
+    which promotes it) and is cast to ``pred``'s dtype, so the gradient has pred's dtype.
+    With no elements the 'mean' loss is NaN and ``backward`` returns an empty gradient.
+
     **Shape:** pred and target of the same shape (*). Output: a float, or (*) for 'none'.
 
     Example:
@@ -144,10 +193,15 @@ class MSELoss(_Loss):
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float | np.ndarray:
         """pred (*), target (*) -> loss."""
         pred, target = np.asarray(pred), np.asarray(target)
+        check_float_array("MSELoss", "pred", pred)
+        if target.dtype.kind not in "iuf":
+            raise TypeError(f"MSELoss: target must be a floating or integer array, got dtype "
+                            f"{target.dtype}")
         if pred.shape != target.shape:
             raise ValueError(f"MSELoss: pred shape {pred.shape} and target shape "
                              f"{target.shape} differ")
-        self._cache = (pred, target)
+        target = target.astype(pred.dtype, copy=False)
+        self._save((pred, target))
         return self._reduce(mse_forward(pred, target), pred.size)
 
     def backward(self, grad: float | np.ndarray = 1.0) -> np.ndarray:

@@ -24,7 +24,10 @@ import numpy as np
 
 from convnp.data import DataLoader
 from convnp.layers.module import Module, inspection_mode
+from convnp.optim.lr_scheduler import LRScheduler
+from convnp.optim.optimizer import Optimizer
 from convnp.progress import ProgressBar
+from convnp.validate import check_choice, check_int
 
 HISTORY_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
                   "images_per_sec")
@@ -82,8 +85,11 @@ class Trainer:
         scheduler: optional learning-rate scheduler; stepped after every epoch, or after
             every batch with ``scheduler_step='batch'`` (OneCycleLR, warm-up).
         scheduler_step: ``'epoch'`` or ``'batch'``.
-        verbose: 0 silent; 1 a progress bar (on a terminal) and one summary line per epoch.
+        verbose: 0 (or False) silent; 1 (or True) a progress bar (on a terminal) and one
+            summary line per epoch.
         stream: where progress and summaries go (default ``sys.stdout``).
+
+    Every argument is checked (type and range) when the Trainer is built.
 
     Example:
         >>> from convnp.layers import Flatten, Linear, Sequential
@@ -102,15 +108,34 @@ class Trainer:
     def __init__(self, model: Module, loss_fn, optimizer, scheduler=None, *,
                  scheduler_step: str = "epoch", verbose: int = 1,
                  stream: TextIO | None = None) -> None:
+        def wrong_type(name: str, expected: str, value: object) -> TypeError:
+            return TypeError(f"Trainer: {name} must be {expected}, got "
+                             f"{type(value).__name__} {value!r}")
+
+        if not isinstance(model, Module):
+            raise wrong_type("model", "a Module", model)
+        if not callable(loss_fn) or not callable(getattr(loss_fn, "backward", None)):
+            raise wrong_type("loss_fn", "a loss such as CrossEntropyLoss()", loss_fn)
         if getattr(loss_fn, "reduction", "mean") != "mean":
             raise ValueError(f"Trainer: loss_fn must average over the batch (reduction='mean'), "
                              f"got reduction={loss_fn.reduction!r}")
-        if scheduler_step not in ("epoch", "batch"):
-            raise ValueError(f"Trainer: scheduler_step must be 'epoch' or 'batch', got "
-                             f"{scheduler_step!r}")
+        if not isinstance(optimizer, Optimizer):
+            raise wrong_type("optimizer", "an Optimizer such as SGD(model.parameters(), lr=0.1)",
+                             optimizer)
+        if scheduler is not None and not isinstance(scheduler, LRScheduler):
+            raise wrong_type("scheduler", "None or an LRScheduler", scheduler)
+        if scheduler is not None and scheduler.optimizer is not optimizer:
+            raise ValueError("Trainer: scheduler must schedule this trainer's optimizer, got one "
+                             f"built on another optimizer ({scheduler!r})")
+        self.scheduler_step = check_choice("Trainer", "scheduler_step", scheduler_step,
+                                           ("epoch", "batch"))
+        if not isinstance(verbose, (bool, np.bool_)):
+            check_int("Trainer", "verbose", verbose, min=0)
+        if stream is not None and not callable(getattr(stream, "write", None)):
+            raise wrong_type("stream", "None or a text stream (with a write method)", stream)
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-        self.scheduler, self.scheduler_step = scheduler, scheduler_step
-        self.verbose = verbose
+        self.scheduler = scheduler
+        self.verbose = int(verbose)
         self.stream = stream if stream is not None else sys.stdout
         self.history = History()
 
@@ -120,7 +145,7 @@ class Trainer:
 
         Args:
             train_loader: yields ``(x, y)`` batches.
-            epochs: how many epochs to run.
+            epochs: how many epochs to run, an int >= 1.
             val_data: optional ``(x, y)`` evaluated after each epoch (same kind of ``x``
                 as the loader takes).
 
@@ -128,6 +153,16 @@ class Trainer:
             FloatingPointError: if a loss is NaN or infinite. The step that produced it is
                 not taken, so the model keeps the weights from before it.
         """
+        epochs = check_int("Trainer.fit", "epochs", epochs, min=1)
+        if isinstance(train_loader, np.ndarray) or not (hasattr(train_loader, "__len__")
+                                                        and hasattr(train_loader, "__iter__")):
+            raise TypeError(f"Trainer.fit: train_loader must be a DataLoader (or have __len__ "
+                            f"and __iter__ and yield (x, y) batches), got "
+                            f"{type(train_loader).__name__}")
+        if val_data is not None and (not isinstance(val_data, (tuple, list))
+                                     or len(val_data) != 2):
+            raise TypeError(f"Trainer.fit: val_data must be None or a pair (x, y), got "
+                            f"{type(val_data).__name__}")
         if len(train_loader) == 0:
             raise ValueError(f"Trainer.fit: train_loader yields no batches ({train_loader!r})")
         first = len(self.history) + 1
@@ -189,12 +224,24 @@ class Trainer:
         return total_loss / len(y), correct / len(y)
 
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Logits for every row of ``x``, in eval mode: shape (N, C)."""
+        """Logits for every row of ``x``, in eval mode: shape (N, C), also for N = 0."""
         dummy = np.zeros(len(x), dtype=np.int64)
-        return np.concatenate([logits for _, _, logits in self._batches(x, dummy, batch_size)])
+        return np.concatenate([logits for _, _, logits in
+                               self._batches(x, dummy, batch_size, at_least_one=True)])
 
-    def _batches(self, x: np.ndarray, y: np.ndarray, batch_size: int):
-        """Yield ``(x_batch, y_batch, logits)`` in eval mode with caching off, then restore."""
+    def _batches(self, x: np.ndarray, y: np.ndarray, batch_size: int,
+                 at_least_one: bool = False):
+        """Yield ``(x_batch, y_batch, logits)`` in eval mode with caching off, then restore.
+
+        With ``at_least_one`` an empty ``x`` gives one empty batch (so the logits of no
+        samples still have the model's (0, C) shape).
+        """
+        check_int(f"Trainer.{'predict' if at_least_one else 'evaluate'}", "batch_size",
+                  batch_size, min=1)
+        loader = DataLoader(x, y, batch_size, shuffle=False)
         with inspection_mode(self.model) as model:
-            for xb, yb in DataLoader(x, y, batch_size, shuffle=False):
+            if at_least_one and len(loader) == 0:
+                xb, yb = loader.batch(np.arange(0))
+                yield xb, yb, model(xb)
+            for xb, yb in loader:
                 yield xb, yb, model(xb)

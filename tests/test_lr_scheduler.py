@@ -246,15 +246,14 @@ def test_load_state_dict_errors():
 
 # ----------------------------------------------------------------- errors and repr
 @pytest.mark.parametrize("make, message", [
-    (lambda o: StepLR(o, 0), "StepLR: step_size must be a positive int, got 0"),
-    (lambda o: StepLR(o, 2.5), "StepLR: step_size must be a positive int, got 2.5"),
-    (lambda o: CosineAnnealingLR(o, 0), "CosineAnnealingLR: T_max must be a positive int"),
-    (lambda o: OneCycleLR(o, 1.0, 0), "OneCycleLR: total_steps must be a positive int"),
+    (lambda o: StepLR(o, 0), "StepLR: step_size must be >= 1, got 0"),
+    (lambda o: CosineAnnealingLR(o, 0), "CosineAnnealingLR: T_max must be >= 1"),
+    (lambda o: OneCycleLR(o, 1.0, 0), "OneCycleLR: total_steps must be >= 1"),
     (lambda o: OneCycleLR(o, 1.0, 10, pct_start=1.5), r"pct_start must be in \[0, 1\]"),
     (lambda o: OneCycleLR(o, 1.0, 10, anneal_strategy="exp"),
-     "anneal_strategy must be 'cos' or 'linear', got 'exp'"),
+     "anneal_strategy must be one of 'cos', 'linear', got 'exp'"),
     (lambda o: OneCycleLR(o, 1.0, 10, pct_start=0.1), "no phase is 0 steps long"),
-    (lambda o: LinearWarmup(o, 0), "LinearWarmup: warmup_steps must be a positive int"),
+    (lambda o: LinearWarmup(o, 0), "LinearWarmup: warmup_steps must be >= 1"),
     (lambda o: LinearWarmup(o, 5, start_factor=0), r"start_factor must be in \(0, 1\]"),
     (lambda o: LinearWarmup(o, 5, after=StepLR(make_opt(), 2)),
      "after must be None or a scheduler on the same optimizer"),

@@ -43,8 +43,8 @@ def test_inspection_mode_lives_in_module_and_is_reexported():
     assert reexported is inspection_mode
     net = Sequential(Dropout(0.5))
     with inspection_mode(net):
-        assert (net.training, net[0].grad_enabled) == (False, False)
-    assert (net.training, net[0].grad_enabled) == (True, True)
+        assert (net.training, net[0].cache_enabled) == (False, False)
+    assert (net.training, net[0].cache_enabled) == (True, True)
 
 
 # ----------------------------------------------------------------- 1: gradcheck

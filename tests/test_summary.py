@@ -92,7 +92,7 @@ def test_summary_leaves_modes_caches_and_rngs_as_they_were():
     summary(net, (1, 1, 6, 8))
     assert drop_rng.bit_generator.state == state  # eval mode inside: no mask was drawn
     assert [m.training for m in net.modules()] == [True, True, True, False, True]
-    assert all(m.grad_enabled for m in net.modules())
+    assert all(m.cache_enabled for m in net.modules())
     net.backward(np.ones_like(y))  # the caches of the forward above are still there
     assert np.abs(net[0].weight.grad).sum() > 0
 
@@ -101,7 +101,7 @@ def test_state_is_restored_after_an_error():
     net = Sequential(Conv2d(3, 2, 3, rng=np.random.default_rng(0)), ReLU())
     with pytest.raises(ValueError, match="Conv2d: expected 3 input channels"):
         summary(net, (1, 1, 8, 8))
-    assert all(m.training and m.grad_enabled for m in net.modules())
+    assert all(m.training and m.cache_enabled for m in net.modules())
 
 
 def test_inspection_mode_restores_caching_off_models_too():
@@ -109,7 +109,7 @@ def test_inspection_mode_restores_caching_off_models_too():
     net.requires_cache(False)
     with inspection_mode(net):
         net(np.zeros((1, 1, 4, 4), np.float32))
-    assert not net.training and not net.grad_enabled and not net[0].grad_enabled
+    assert not net.training and not net.cache_enabled and not net[0].cache_enabled
 
 
 @settings(max_examples=25, deadline=None)

@@ -69,14 +69,14 @@ def test_evaluate_runs_in_eval_mode_caches_nothing_and_restores_modes():
     original_forward = first.forward
 
     def spy(inp):
-        seen_modes.append((first.training, first.grad_enabled))
+        seen_modes.append((first.training, first.cache_enabled))
         return original_forward(inp)
 
     first.forward = spy
     loss, acc = trainer.evaluate(x, y, batch_size=16)
     assert seen_modes == [(False, False)] * 3
     assert all(m._cache is None for m in model.modules())
-    assert all(m.training and m.grad_enabled for m in model.modules())
+    assert all(m.training and m.cache_enabled for m in model.modules())
     assert 0 <= acc <= 1 and loss > 0
     assert trainer.predict(x, batch_size=7).shape == (48, 3)
 

@@ -72,7 +72,7 @@ def test_plot_feature_maps(tmp_path, net):
     assert_png(tmp_path / "f.png")
     assert len(viz.plot_feature_maps(net, x[None], 5).axes) == 16
     assert len(viz.plot_feature_maps(net, x[None, None], -8).axes) == 16
-    assert all(m.training and m.grad_enabled for m in net.modules())
+    assert all(m.training and m.cache_enabled for m in net.modules())
     with pytest.raises(ValueError, match=r"layer 6 \(Flatten\) outputs shape \(1, 400\)"):
         viz.plot_feature_maps(net, x, 6)
     with pytest.raises(ValueError, match=r"layer_index must be in \[-12, 12\), got 12"):

@@ -18,6 +18,7 @@ expected and what was found, so a truncated download is easy to diagnose.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -102,7 +103,10 @@ def decode_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
                          f"bytes, file has {len(data)}")
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow
+    if expected > np.iinfo(np.intp).max:
+        raise ValueError(f"{where}: header dimensions {dims} of {dtype.name} describe "
+                         f"{expected} bytes, more than any array can hold (corrupt header?)")
     actual = len(data) - header_len
     if actual != expected:
         problem = "truncated payload" if actual < expected else "extra bytes after the payload"

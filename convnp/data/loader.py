@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from convnp.rng import generator_state, restore_generator
+from convnp.validate import check_bool, check_float, check_generator, check_int
 
 #: Mean and standard deviation of the MNIST training pixels after scaling to [0, 1].
 MNIST_MEAN = 0.1307
@@ -46,11 +47,15 @@ class DataLoader:
       giving (B, 1, H, W); an (N, C, H, W) input keeps its shape.
       **uint8 input is scaled to [0, 1] by dividing by 255**; floating input is only cast
       to float32 (so normalise it yourself first if you want, see :func:`normalize`).
-    * ``yb`` is int64 of shape (B,).
+    * ``yb`` holds the labels: integer labels come as int64 (PyTorch's class-index
+      dtype); floating labels (regression targets) keep their dtype and values, so a
+      label such as 0.7 is never rounded to a class and a loss that needs classes
+      (``CrossEntropyLoss``) refuses it with its own error.
 
     Args:
         x: uint8 or floating array of shape (N, H, W) or (N, C, H, W).
-        y: labels, length N.
+        y: labels, length N: an integer or floating array (bool, complex, strings and
+            objects are refused).
         batch_size: samples per batch (the last one may be smaller).
         shuffle: draw a new random order at the start of every epoch.
         drop_last: skip the final batch if it has fewer than ``batch_size`` samples.
@@ -70,24 +75,20 @@ class DataLoader:
             raise ValueError(f"DataLoader: x must have shape (N, H, W) or (N, C, H, W), got "
                              f"shape {x.shape}")
         if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating):
-            raise ValueError(f"DataLoader: x must be uint8 (scaled to [0, 1]) or floating, "
-                             f"got {x.dtype}")
+            raise TypeError(f"DataLoader: x must be uint8 (scaled to [0, 1]) or floating, "
+                            f"got {x.dtype}")
+        if y.ndim == 0 or y.dtype.kind not in "iuf":
+            raise TypeError(f"DataLoader: y must be an array of integer (class) or floating "
+                            f"labels, got dtype {y.dtype} and shape {y.shape}")
         if len(x) != len(y):
             raise ValueError(f"DataLoader: x and y must have the same length, got len(x)="
                              f"{len(x)} and len(y)={len(y)}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be an integer >= 1, got "
-                             f"{batch_size!r}")
-        if rng is not None and not isinstance(rng, np.random.Generator):
-            raise ValueError(f"DataLoader: rng must be a np.random.Generator or None, got "
-                             f"{type(rng).__name__}")
+        self.batch_size = check_int("DataLoader", "batch_size", batch_size, min=1)
+        self.shuffle = check_bool("DataLoader", "shuffle", shuffle)
+        self.drop_last = check_bool("DataLoader", "drop_last", drop_last)
+        self.rng = check_generator("DataLoader", "rng", rng) or np.random.default_rng()
         self.x = x if x.ndim == 4 else x[:, None]
-        self.y = y
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.rng = np.random.default_rng() if rng is None else rng
+        self.y = y.astype(np.int64) if y.dtype.kind in "iu" else y
 
     def __len__(self) -> int:
         """Number of batches in one epoch."""
@@ -99,8 +100,18 @@ class DataLoader:
         n = len(self.x)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for i in range(len(self)):
-            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-            yield _to_float(self.x[idx]), self.y[idx].astype(np.int64)
+            yield self.batch(order[i * self.batch_size:(i + 1) * self.batch_size])
+
+    def batch(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The samples at the indices ``idx`` (1-D ints), converted as in iteration.
+
+        Example:
+            >>> loader = DataLoader(np.full((3, 2, 2), 255, np.uint8), np.arange(3), 2)
+            >>> xb, yb = loader.batch(np.array([2, 0]))
+            >>> xb.shape, xb.max(), yb
+            ((2, 1, 2, 2), np.float32(1.0), array([2, 0]))
+        """
+        return _to_float(self.x[idx]), self.y[idx]
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Return the shuffling generator's state, storable with ``np.savez`` (no pickle).
@@ -191,8 +202,7 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"one_hot: labels must be a 1-D integer array, got {labels.dtype} of "
                          f"shape {labels.shape}")
-    if num_classes < 1:
-        raise ValueError(f"one_hot: num_classes must be >= 1, got {num_classes}")
+    num_classes = check_int("one_hot", "num_classes", num_classes, min=1)
     bad = (labels < 0) | (labels >= num_classes)
     if bad.any():
         raise ValueError(f"one_hot: labels must be in 0..{num_classes - 1}, got "
@@ -227,9 +237,9 @@ def train_val_split(x: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
     if len(x) != len(y):
         raise ValueError(f"train_val_split: x and y must have the same length, got len(x)="
                          f"{len(x)} and len(y)={len(y)}")
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"train_val_split: val_fraction must be between 0 and 1 "
-                         f"(exclusive), got {val_fraction}")
+    check_float("train_val_split", "val_fraction", val_fraction, min=0, max=1, min_open=True,
+                max_open=True)
+    check_generator("train_val_split", "rng", rng)
     n_val = round(len(x) * val_fraction)
     if not 0 < n_val < len(x):
         raise ValueError(f"train_val_split: {len(x)} samples with val_fraction={val_fraction} "

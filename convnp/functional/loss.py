@@ -34,6 +34,9 @@ def cross_entropy_forward(logits: np.ndarray, q: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample cross-entropy of ``logits`` (N, C) against distributions ``q`` (N, C).
 
+    A class with ``q = 0`` contributes 0 even if its logit is ``-inf`` (the limit of
+    ``q log p``), instead of ``0 * -inf = nan``: a ``-inf`` logit masks a class out.
+
     Returns:
         ``(losses (N,), log_probs (N, C))``; log_probs is what backward needs.
 
@@ -41,9 +44,13 @@ def cross_entropy_forward(logits: np.ndarray, q: np.ndarray
         >>> losses, _ = cross_entropy_forward(np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]]))
         >>> round(float(losses[0]), 4)   # log 2
         0.6931
+        >>> losses, _ = cross_entropy_forward(np.array([[0.0, -np.inf, 1.0]]),
+        ...                                   np.array([[1.0, 0.0, 0.0]]))
+        >>> round(float(losses[0]), 4)   # -log(e^0 / (e^0 + e^1))
+        1.3133
     """
     log_probs = log_softmax(logits, dim=1)
-    return -(q * log_probs).sum(axis=1), log_probs
+    return -(q * np.where(q == 0, 0, log_probs)).sum(axis=1), log_probs
 
 
 def cross_entropy_backward(grad_losses: np.ndarray, log_probs: np.ndarray, q: np.ndarray

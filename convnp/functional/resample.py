@@ -33,8 +33,9 @@ def resample_factor(value: int | Sequence[int], n_dims: int, name: str, caller: 
     """Normalise a resampling factor to a tuple of ``n_dims`` ints >= 1, or raise ValueError.
 
     Accepts an int or ``n_dims`` ints; a float is accepted only if it is a whole number
-    (PyTorch stores ``scale_factor=2`` as ``2.0``). Strings, bools, ``1.5`` and values < 1
-    are rejected with a message naming ``caller`` and the value.
+    (PyTorch stores ``scale_factor=2`` as ``2.0``). Strings, bools and None raise
+    TypeError; ``1.5``, a wrong number of entries and values < 1 raise ValueError. Both
+    messages name ``caller``, ``name`` and the value.
 
     Example:
         >>> resample_factor(2, 2, "factor", "Upsample2d")
@@ -43,6 +44,9 @@ def resample_factor(value: int | Sequence[int], n_dims: int, name: str, caller: 
         (1, 3)
     """
     values = list(value) if isinstance(value, (tuple, list)) else [value] * n_dims
+    if not all(_is_real(v) for v in values):
+        raise TypeError(f"{caller}: {name} must be an integer (or a tuple of {n_dims}), got "
+                        f"{type(value).__name__} {value!r}")
     if len(values) != n_dims or not all(_is_whole(v) for v in values):
         raise ValueError(f"{caller}: {name} must be an integer or {n_dims} integers (only "
                          f"integer factors are supported), got {value!r}")
@@ -52,12 +56,14 @@ def resample_factor(value: int | Sequence[int], n_dims: int, name: str, caller: 
     return factor
 
 
+def _is_real(v: object) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
 def _is_whole(v: object) -> bool:
-    if isinstance(v, bool):
-        return False
     if isinstance(v, numbers.Integral):
         return True
-    return isinstance(v, float) and v.is_integer()
+    return math.isfinite(v) and float(v).is_integer()
 
 
 def _every(factor: Sequence[int]) -> tuple[slice, ...]:
@@ -78,12 +84,15 @@ def upsample_zeros_forward(x: np.ndarray, factor: Sequence[int]) -> np.ndarray:
         y, a new array.
 
     **Shape:** ``L_out = k(L-1) + 1``; in 2-D ``H_out = kH(H-1) + 1``, ``W_out = kW(W-1) + 1``.
+    An empty axis stays empty (``L = 0`` gives ``L_out = 0``).
 
     Example:
         >>> upsample_zeros_forward(np.array([[[1.0, 2, 3]]]), (3,))
         array([[[1., 0., 0., 2., 0., 0., 3.]]])
+        >>> upsample_zeros_forward(np.zeros((1, 1, 0)), (3,)).shape
+        (1, 1, 0)
     """
-    out = [k * (n - 1) + 1 for n, k in zip(x.shape[2:], factor)]
+    out = [k * (n - 1) + 1 if n else 0 for n, k in zip(x.shape[2:], factor)]
     y = np.zeros((*x.shape[:2], *out), dtype=x.dtype)
     y[_every(factor)] = x
     return y

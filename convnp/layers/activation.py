@@ -9,25 +9,28 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.functional import activation as A
-from convnp.layers.module import Module, check_grad
+from convnp.layers.module import Module, check_grad, check_input
+from convnp.validate import check_choice, check_float, check_int
 
 
 class _Elementwise(Module):
-    """An activation ``y = f(x)`` whose backward needs only ``keep`` = x or y."""
+    """An activation ``y = f(x)`` whose backward needs only ``kept`` = x or y.
+
+    Subclasses define ``f(x)`` and ``grad_x(grad_y, kept)``, which returns the input
+    gradient ``grad_y * f'(x)`` (not ``f'`` alone).
+    """
 
     keeps_output = True
 
     def f(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def df(self, grad_y: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    def grad_x(self, grad_y: np.ndarray, kept: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """(*) -> (*)."""
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"{type(self).__name__}: expected a numpy.ndarray input, got "
-                            f"{type(x).__name__}")
+        """(*) -> (*); ``x`` must be a floating array."""
+        check_input(self, x)
         y = self.f(x)
         self._save(y if self.keeps_output else x)
         return y
@@ -36,7 +39,7 @@ class _Elementwise(Module):
         """(*) -> (*): ``grad_x = grad_y * f'(x)``."""
         kept = self._saved()
         check_grad(self, grad_y, kept.shape)
-        return self.df(grad_y, kept)
+        return self.grad_x(grad_y, kept)
 
 
 class ReLU(_Elementwise):
@@ -52,7 +55,7 @@ class ReLU(_Elementwise):
     def f(self, x):
         return A.relu(x)
 
-    def df(self, grad_y, y):
+    def grad_x(self, grad_y, y):
         return A.relu_backward(grad_y, y)
 
 
@@ -70,12 +73,12 @@ class LeakyReLU(_Elementwise):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = check_float("LeakyReLU", "negative_slope", negative_slope)
 
     def f(self, x):
         return A.leaky_relu(x, self.negative_slope)
 
-    def df(self, grad_y, x):
+    def grad_x(self, grad_y, x):
         return A.leaky_relu_backward(grad_y, x, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -95,7 +98,7 @@ class Sigmoid(_Elementwise):
     def f(self, x):
         return A.sigmoid(x)
 
-    def df(self, grad_y, y):
+    def grad_x(self, grad_y, y):
         return A.sigmoid_backward(grad_y, y)
 
 
@@ -112,7 +115,7 @@ class Tanh(_Elementwise):
     def f(self, x):
         return np.tanh(x)
 
-    def df(self, grad_y, y):
+    def grad_x(self, grad_y, y):
         return A.tanh_backward(grad_y, y)
 
 
@@ -128,14 +131,11 @@ class GELU(_Elementwise):
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = check_choice("GELU", "approximate", approximate, ("none", "tanh"))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*) -> (*); keeps x and Phi(x), so backward need not evaluate erf again."""
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"GELU: expected a numpy.ndarray input, got {type(x).__name__}")
+        check_input(self, x)
         phi = A.gelu_phi(x, self.approximate)
         self._save((x, phi))
         return (x * phi).astype(x.dtype, copy=False)
@@ -155,11 +155,12 @@ class _SoftmaxNd(_Elementwise):
 
     def __init__(self, dim: int = 1) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim = check_int(type(self).__name__, "dim", dim)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*) -> (*), normalised along ``dim``."""
-        if isinstance(x, np.ndarray) and not -x.ndim <= self.dim < x.ndim:
+        check_input(self, x)
+        if not -x.ndim <= self.dim < x.ndim:
             raise ValueError(f"{type(self).__name__}: dim {self.dim} is out of range for an "
                              f"input of shape {x.shape}")
         return super().forward(x)
@@ -181,7 +182,7 @@ class Softmax(_SoftmaxNd):
     def f(self, x):
         return A.softmax(x, self.dim)
 
-    def df(self, grad_y, y):
+    def grad_x(self, grad_y, y):
         return A.softmax_backward(grad_y, y, self.dim)
 
 
@@ -198,12 +199,15 @@ class LogSoftmax(_SoftmaxNd):
     def f(self, x):
         return A.log_softmax(x, self.dim)
 
-    def df(self, grad_y, y):
+    def grad_x(self, grad_y, y):
         return A.log_softmax_backward(grad_y, y, self.dim)
 
 
-class Identity(_Elementwise):
+class Identity(Module):
     """``y = x``: a placeholder layer that passes its input through.
+
+    It keeps only the input's shape, so changing ``x`` (which is also ``y``) in place
+    after forward does not affect backward.
 
     **Shape:** (*) -> (*).
 
@@ -212,8 +216,13 @@ class Identity(_Elementwise):
         array([1.])
     """
 
-    def f(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(*) -> (*), the same array."""
+        check_input(self, x)
+        self._save(x.shape)
         return x
 
-    def df(self, grad_y, y):
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """(*) -> (*): ``grad_x = grad_y``."""
+        check_grad(self, grad_y, self._saved())
         return grad_y

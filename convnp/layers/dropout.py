@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp.layers.module import Module, check_grad
+from convnp.layers.module import Module, check_grad, check_input
+from convnp.validate import check_float, check_generator
 
 
 class Dropout(Module):
@@ -32,15 +33,12 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
-        self.rng = rng if rng is not None else np.random.default_rng()
+        self.p = check_float("Dropout", "p", p, min=0, max=1)
+        self.rng = check_generator("Dropout", "rng", rng) or np.random.default_rng()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*) -> (*): masked and rescaled in training mode, unchanged in eval mode."""
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"Dropout: expected a numpy.ndarray input, got {type(x).__name__}")
+        check_input(self, x)
         if not self.training or self.p == 0:
             self._save((None, x.shape))
             return x

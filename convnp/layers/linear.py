@@ -8,7 +8,8 @@ import numpy as np
 
 from convnp import init
 from convnp.functional.linear import linear_backward, linear_forward
-from convnp.layers.module import Module, Parameter, check_grad
+from convnp.layers.module import Module, Parameter, check_grad, check_input
+from convnp.validate import check_bool, check_float_dtype, check_generator, check_int
 
 
 class Linear(Module):
@@ -18,7 +19,7 @@ class Linear(Module):
         in_features, out_features: sizes of each input and output vector.
         bias: learn an additive bias.
         rng: the generator for the initial weights (fresh entropy if None).
-        dtype: of the parameters; inputs must match it.
+        dtype: of the parameters, a floating dtype; inputs must match it.
 
     Init is PyTorch's: weight and bias uniform in +-1/sqrt(in_features).
 
@@ -32,11 +33,11 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  rng: np.random.Generator | None = None, dtype=np.float32) -> None:
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: in_features and out_features must be >= 1, got "
-                             f"{in_features} and {out_features}")
-        self.in_features, self.out_features = in_features, out_features
-        self.dtype = np.dtype(dtype)
+        self.in_features = check_int("Linear", "in_features", in_features, min=1)
+        self.out_features = check_int("Linear", "out_features", out_features, min=1)
+        check_bool("Linear", "bias", bias)
+        check_generator("Linear", "rng", rng)
+        self.dtype = check_float_dtype("Linear", "dtype", dtype)
         self.weight = Parameter(np.zeros((out_features, in_features), dtype=self.dtype))
         self.bias = Parameter(np.zeros(out_features, dtype=self.dtype)) if bias else None
         self.reset_parameters(rng)
@@ -52,8 +53,7 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*, in_features) -> (*, out_features)."""
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"Linear: expected a numpy.ndarray input, got {type(x).__name__}")
+        check_input(self, x)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: expected input of shape (*, {self.in_features}), "
                              f"got {x.shape}")
@@ -98,12 +98,12 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = check_int("Flatten", "start_dim", start_dim)
+        self.end_dim = check_int("Flatten", "end_dim", end_dim)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*, d_start, ..., d_end, *) -> (*, d_start*...*d_end, *)."""
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"Flatten: expected a numpy.ndarray input, got {type(x).__name__}")
+        check_input(self, x)
         for dim in (self.start_dim, self.end_dim):
             if not -x.ndim <= dim < x.ndim:
                 raise ValueError(f"Flatten: dimension {dim} is out of range [{-x.ndim}, "

@@ -27,43 +27,98 @@ from typing import Any
 
 import numpy as np
 
+from convnp import anomaly
+from convnp.validate import check_bool, check_float_dtype
+
+# The array checks layers call on their inputs and gradients live with the other
+# argument checks in convnp/validate.py; they are re-exported here for the layers.
+from convnp.validate import check_grad as check_grad
+from convnp.validate import check_input as check_input
+from convnp.validate import check_positive as check_positive
+from convnp.validate import check_window_fits as check_window_fits
+
 
 class Parameter:
     """A learnable array together with its gradient.
 
     Args:
-        data: the values. Kept as given (no copy, no cast).
+        data: the values, a floating array (integer, bool or complex parameters could
+            not be learned by small steps, so they are refused). Kept as given (no copy).
         requires_grad: ``False`` freezes it: optimizers skip it and ``summary`` counts
             it as non-trainable.
 
     Attributes:
-        data: ndarray of values.
-        grad: ndarray of the same shape and dtype, zeros until a ``backward`` adds to it.
+        data: ndarray of values. Assigning ``p.data = array`` is checked: the new array
+            must have the same shape and dtype (``Module.to``/``Parameter.to`` change
+            the dtype on purpose).
+        grad: ndarray of the same shape and dtype, zeros until a ``backward`` adds to it;
+            assignments are checked in the same way.
 
     Example:
         >>> p = Parameter(np.ones((2, 3)))
         >>> p.grad.shape, p.grad.dtype
         ((2, 3), dtype('float64'))
+        >>> p.data = np.zeros((3, 2))
+        Traceback (most recent call last):
+        ...
+        ValueError: Parameter: cannot assign data of shape (3, 2) to a parameter of shape (2, 3)
     """
 
     def __init__(self, data: np.ndarray, requires_grad: bool = True) -> None:
-        self.data = np.asarray(data)
-        self.grad = np.zeros_like(self.data)
-        self.requires_grad = requires_grad
+        data = np.asarray(data)
+        check_float_dtype("Parameter", "data's dtype", data.dtype)
+        self._data = data
+        self._grad = np.zeros_like(data)
+        self.requires_grad = check_bool("Parameter", "requires_grad", requires_grad)
+
+    def _checked(self, what: str, value: np.ndarray) -> np.ndarray:
+        value = np.asarray(value)
+        if value.shape != self._data.shape:
+            raise ValueError(f"Parameter: cannot assign {what} of shape {value.shape} to a "
+                             f"parameter of shape {self._data.shape}")
+        if value.dtype != self._data.dtype:
+            raise ValueError(f"Parameter: cannot assign {what} of dtype {value.dtype} to a "
+                             f"parameter of dtype {self._data.dtype}; cast it with "
+                             f".astype(np.{self._data.dtype}), or change the parameter's "
+                             "dtype with Parameter.to / Module.to")
+        return value
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @data.setter
+    def data(self, value: np.ndarray) -> None:
+        self._data = self._checked("data", value)
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray) -> None:
+        self._grad = self._checked("grad", value)
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
+
+    def to(self, dtype: np.dtype | type) -> Parameter:
+        """Cast the values to the floating ``dtype`` and reset ``grad`` to zeros; returns self."""
+        dtype = check_float_dtype("Parameter.to", "dtype", dtype)
+        self._data = self._data.astype(dtype)
+        self._grad = np.zeros_like(self._data)
+        return self
 
     def zero_grad(self) -> None:
-        self.grad[...] = 0
+        self._grad[...] = 0
 
     def __repr__(self) -> str:
-        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+        return f"Parameter(shape={self._data.shape}, dtype={self._data.dtype})"
 
 
 class Module:
@@ -73,15 +128,28 @@ class Module:
     Modules as attributes, and implement ``forward`` and ``backward``.
 
     ``training`` is this module's own flag, set by ``train()``/``eval()`` on the module
-    and all its children; there is no global mode. ``grad_enabled`` (set by
+    and all its children; there is no global mode. ``cache_enabled`` (set by
     ``requires_cache()``) decides whether ``forward`` keeps its cache: evaluation turns
     it off so no memory is held for a backward pass that never comes.
+
+    Call a module (``layer(x)``) rather than ``layer.forward(x)``: ``__call__`` adds
+    what every layer needs around ``forward``. If ``forward`` raises, the caches of the
+    module and all its children are dropped, so a following ``backward`` raises instead
+    of mixing a new cache with old ones; and under ``convnp.detect_anomaly()`` the input
+    and output are checked for NaN/inf. Each subclass's ``backward`` is wrapped (in
+    ``__init_subclass__``) to check its gradients in that mode; outside it the wrapper
+    only calls through.
     """
 
     def __init__(self) -> None:
         self.training = True
-        self.grad_enabled = True
+        self.cache_enabled = True
         self._cache: Any = None
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "backward" in cls.__dict__:
+            cls.backward = anomaly.checked_backward(cls.__dict__["backward"])
 
     # ----------------------------------------------------------------- the contract
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -106,20 +174,41 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.forward(x)
+        """Run ``forward(x)``; drop every cache in this module if it raises."""
+        try:
+            if anomaly.MODE.get() is None:  # the usual case: only forward
+                return self.forward(x)
+            name = type(self).__name__
+            anomaly.check_finite(f"{name}.forward", "its input", x)
+            y = self.forward(x)
+            anomaly.label(self._cache, x, y)
+            anomaly.check_finite(f"{name}.forward", "its output", y)
+            return y
+        except BaseException:
+            self._forget()
+            raise
+
+    def _forget(self) -> None:
+        """Drop the forward cache of this module and of all its children."""
+        for m in self.modules():
+            m._cache = None
 
     def _save(self, cache: Any) -> None:
-        """Keep ``cache`` for backward (overwriting the last one), unless caching is off."""
-        self._cache = cache if self.grad_enabled else None
+        """Keep ``cache`` for backward (overwriting the last one), unless caching is off.
+
+        Under ``detect_anomaly()`` a copy of each array in it is kept too, so that
+        ``_saved`` can tell whether one was changed in place.
+        """
+        self._cache = anomaly.guard(cache) if self.cache_enabled else None
 
     def _saved(self) -> Any:
         """Return the cache kept by the last ``forward``, or raise if there is none."""
         if self._cache is None:
             raise RuntimeError(
-                f"{type(self).__name__}.backward was called before forward "
-                "(or after a forward with caching turned off by requires_cache(False))"
+                f"{type(self).__name__}.backward was called before forward (or after a "
+                "forward that raised, or one with caching turned off by requires_cache(False))"
             )
-        return self._cache
+        return anomaly.unguard(type(self).__name__, self._cache)
 
     # ----------------------------------------------------------------- the tree
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -175,6 +264,7 @@ class Module:
     # ----------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> Module:
         """Set ``training`` on this module and all its children; returns self."""
+        check_bool(type(self).__name__ + ".train", "mode", mode)
         for m in self.modules():
             m.training = mode
         return self
@@ -184,8 +274,9 @@ class Module:
 
     def requires_cache(self, mode: bool = True) -> Module:
         """Turn caching for backward on or off for this module and its children."""
+        check_bool(type(self).__name__ + ".requires_cache", "mode", mode)
         for m in self.modules():
-            m.grad_enabled = mode
+            m.cache_enabled = mode
             if not mode:
                 m._cache = None
         return self
@@ -195,15 +286,15 @@ class Module:
 
         Each ``Parameter`` object stays the same (an optimizer holding it still works),
         but its ``.data`` is replaced by a cast copy and its ``.grad`` by fresh zeros, so
-        accumulated gradients and forward caches are discarded.
+        accumulated gradients and forward caches are discarded. ``dtype`` must be floating.
         """
+        dtype = check_float_dtype(type(self).__name__ + ".to", "dtype", dtype)
         for m in self.modules():
             m._cache = None
             if hasattr(m, "dtype"):
-                m.dtype = np.dtype(dtype)
+                m.dtype = dtype
         for p in self.parameters():
-            p.data = p.data.astype(dtype)
-            p.grad = np.zeros_like(p.data)
+            p.to(dtype)
         return self
 
     # ----------------------------------------------------------------- state dict
@@ -270,100 +361,24 @@ def inspection_mode(model: Module) -> Iterator[Module]:
     """Run ``model`` in eval mode with caching off inside a ``with`` block, then restore it.
 
     Inside the block every module has ``training = False`` (so Dropout passes its input
-    through and draws no random numbers) and ``grad_enabled = False`` (so no forward
-    cache is kept). On leaving, each module's ``training``, ``grad_enabled`` and cache
+    through and draws no random numbers) and ``cache_enabled = False`` (so no forward
+    cache is kept). On leaving, each module's ``training``, ``cache_enabled`` and cache
     are put back as they were, even if an exception was raised.
 
     Example:
         >>> from convnp.layers import Dropout, Sequential
         >>> net = Sequential(Dropout(0.5))
         >>> with inspection_mode(net):
-        ...     net.training, net[0].grad_enabled
+        ...     net.training, net[0].cache_enabled
         (False, False)
-        >>> net.training, net[0].grad_enabled
+        >>> net.training, net[0].cache_enabled
         (True, True)
     """
-    saved = [(m, m.training, m.grad_enabled, m._cache) for m in model.modules()]
+    saved = [(m, m.training, m.cache_enabled, m._cache) for m in model.modules()]
     model.eval()
     model.requires_cache(False)
     try:
         yield model
     finally:
-        for m, training, grad_enabled, cache in saved:
-            m.training, m.grad_enabled, m._cache = training, grad_enabled, cache
-
-
-def check_input(layer: Module, x: np.ndarray, ndim: int, channels: int | None = None,
-                dtype: np.dtype | None = None) -> None:
-    """Raise a ValueError naming ``layer`` when ``x`` has the wrong ndim, channels or dtype.
-
-    ``channels`` is checked against ``x.shape[1]``; ``dtype`` against ``x.dtype`` (so a
-    float64 input to float32 weights is an error, not a silent cast).
-    """
-    name = type(layer).__name__
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy.ndarray input, got {type(x).__name__}")
-    if x.ndim != ndim:
-        layout = {2: "(N, features)", 3: "(N, C, L)", 4: "(N, C, H, W)"}.get(ndim, "")
-        raise ValueError(
-            f"{name}: expected a {ndim}-D input {layout}, got shape {x.shape}"
-        )
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(
-            f"{name}: expected {channels} input channels (x.shape[1]), got input of shape "
-            f"{x.shape}"
-        )
-    if dtype is not None and x.dtype != dtype:
-        raise ValueError(
-            f"{name}: input dtype {x.dtype} does not match the layer's dtype {dtype}; "
-            f"cast the input with x.astype(np.{dtype}) or build the layer with "
-            f"dtype=np.{x.dtype}"
-        )
-
-
-def check_positive(layer: Module, *names: str) -> None:
-    """Raise a ValueError naming ``layer`` unless each named tuple attribute is all >= 1.
-
-    Used for ``kernel_size``, ``stride`` and ``dilation``, already normalised to tuples.
-    """
-    for name in names:
-        if min(getattr(layer, name)) < 1:
-            raise ValueError(f"{type(layer).__name__}: {name} must be >= 1, got "
-                             f"{getattr(layer, name)}")
-
-
-def check_window_fits(layer: Module, x_shape: tuple[int, ...],
-                      pads: list[tuple[int, int]]) -> None:
-    """Raise a ValueError naming ``layer`` if its (dilated) window is larger than the padded input.
-
-    ``pads`` holds ``(before, after)`` per spatial axis; the window of kernel size k and
-    dilation d spans ``d(k-1) + 1`` samples.
-    """
-    for n, (before, after), k, d in zip(x_shape[2:], pads, layer.kernel_size, layer.dilation):
-        if n + before + after < d * (k - 1) + 1:
-            raise ValueError(
-                f"{type(layer).__name__}: kernel of effective size {d * (k - 1) + 1} is "
-                f"larger than the padded input ({n} + {before + after} padding), input "
-                f"shape {x_shape}"
-            )
-
-
-def check_grad(layer: Module, grad_y: np.ndarray, shape: tuple[int, ...],
-               dtype: np.dtype | None = None) -> None:
-    """Raise a ValueError naming ``layer`` when ``grad_y`` is not shaped like its output.
-
-    With ``dtype`` (layers with parameters pass their own) a gradient of another dtype
-    is an error too: ``param.grad += ...`` would otherwise cast it silently.
-    """
-    name = type(layer).__name__
-    if not isinstance(grad_y, np.ndarray) or grad_y.shape != tuple(shape):
-        got = grad_y.shape if isinstance(grad_y, np.ndarray) else type(grad_y).__name__
-        raise ValueError(
-            f"{name}.backward: expected a gradient of the output's shape "
-            f"{tuple(shape)}, got {got}"
-        )
-    if dtype is not None and grad_y.dtype != dtype:
-        raise ValueError(
-            f"{name}.backward: expected a gradient of dtype {np.dtype(dtype)} (the layer's "
-            f"dtype), got {grad_y.dtype}"
-        )
+        for m, training, cache_enabled, cache in saved:
+            m.training, m.cache_enabled, m._cache = training, cache_enabled, cache

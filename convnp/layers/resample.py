@@ -35,7 +35,10 @@ class _UpsampleZerosNd(Module):
                                                  "upsampling_factor", type(self).__name__)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """(N, C, L) -> (N, C, k(L-1)+1), or (N, C, H, W) -> (N, C, kH(H-1)+1, kW(W-1)+1)."""
+        """(N, C, L) -> (N, C, k(L-1)+1), or (N, C, H, W) -> (N, C, kH(H-1)+1, kW(W-1)+1).
+
+        An empty spatial axis stays empty (L = 0 gives L_out = 0).
+        """
         check_input(self, x, self.n_dims + 2)
         y = upsample_zeros_forward(x, self.upsampling_factor)
         self._save(y.shape)
@@ -59,7 +62,7 @@ class Upsample1d(_UpsampleZerosNd):
     Args:
         upsampling_factor: k >= 1 (an int).
 
-    **Shape:** (N, C, L) -> (N, C, L_out), ``L_out = k(L-1) + 1``.
+    **Shape:** (N, C, L) -> (N, C, L_out), ``L_out = k(L-1) + 1`` (0 if L = 0).
 
     Example:
         >>> Upsample1d(2)(np.array([[[1.0, 2, 3]]]))
@@ -185,8 +188,9 @@ class Upsample(Module):
 
     def __init__(self, scale_factor: int | Sequence[int], mode: str = "nearest") -> None:
         super().__init__()
-        if mode != "nearest":
-            raise ValueError(f"Upsample: only mode='nearest' is supported, got mode={mode!r}")
+        if not isinstance(mode, str) or mode != "nearest":
+            error = ValueError if isinstance(mode, str) else TypeError
+            raise error(f"Upsample: only mode='nearest' is supported, got mode={mode!r}")
         if isinstance(scale_factor, (tuple, list)):
             if len(scale_factor) not in (1, 2):
                 raise ValueError(f"Upsample: scale_factor must be an integer or a tuple of 1 "
@@ -198,8 +202,7 @@ class Upsample(Module):
         self.mode = mode
 
     def _factor(self, x: np.ndarray) -> tuple[int, ...]:
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"Upsample: expected a numpy.ndarray input, got {type(x).__name__}")
+        check_input(self, x)
         if x.ndim not in (3, 4):
             raise ValueError(f"Upsample: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, "
                              f"got {x.shape}")

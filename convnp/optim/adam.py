@@ -8,6 +8,7 @@ import numpy as np
 
 from convnp.layers.module import Parameter
 from convnp.optim.optimizer import Optimizer
+from convnp.validate import check_float
 
 
 class Adam(Optimizer):
@@ -54,15 +55,21 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params)
-        self.lr = float(lr)
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
-        self._check(self.lr >= 0, "lr", ">= 0", lr)
-        self._check(0 <= self.betas[0] < 1, "betas[0]", "in [0, 1)", betas[0])
-        self._check(0 <= self.betas[1] < 1, "betas[1]", "in [0, 1)", betas[1])
-        self._check(self.eps >= 0, "eps", ">= 0", eps)
-        self._check(self.weight_decay >= 0, "weight_decay", ">= 0", weight_decay)
+        self._set_hyperparameters(dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def checked_hyperparameters(self, values: dict) -> dict:
+        """Check and normalise ``lr``, ``betas``, ``eps``, ``weight_decay`` (see ``Optimizer``)."""
+        name = type(self).__name__
+        betas = values["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got "
+                            f"{type(betas).__name__} {betas!r}")
+        return dict(lr=check_float(name, "lr", values["lr"], min=0),
+                    betas=tuple(check_float(name, f"betas[{i}]", b, min=0, max=1, max_open=True)
+                                for i, b in enumerate(betas)),
+                    eps=check_float(name, "eps", values["eps"], min=0),
+                    weight_decay=check_float(name, "weight_decay", values["weight_decay"],
+                                             min=0))
 
     def step(self) -> None:
         """Apply one update to every parameter with ``requires_grad``."""

@@ -19,18 +19,16 @@ from typing import Any
 import numpy as np
 
 from convnp.optim.optimizer import Optimizer, check_keys, check_type, from_array, to_array
-
-
-def is_positive_int(n: Any) -> bool:
-    """True for 1, 2, ... (Python or NumPy ints); False for 0, 2.5, True, ..."""
-    return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
+from convnp.validate import check_bool, check_choice, check_float, check_int
 
 
 class LRScheduler:
     """Base class: remembers the starting lr and the step count ``last_epoch``.
 
-    Subclasses set their hyperparameters (listed in ``hyperparameters``), then call
-    ``super().__init__(optimizer)``, and implement ``lr_at(t)``.
+    Subclasses list their hyperparameters in ``hyperparameters``, implement
+    ``checked_hyperparameters`` (type and range checks, used by the constructor and by
+    ``load_state_dict``) and ``lr_at(t)``; their constructor calls
+    ``self._set_hyperparameters(...)`` and then ``super().__init__(optimizer)``.
 
     Args:
         optimizer: the Optimizer whose ``lr`` is scheduled. Its ``lr`` at construction
@@ -80,11 +78,13 @@ class LRScheduler:
         """The learning rate set by the last ``step()`` (or by the constructor)."""
         return self.last_lr
 
-    def _check(self, ok: bool, what: str, expected: str, value: Any) -> None:
-        """Raise ``ValueError('StepLR: step_size must be ..., got 0')`` unless ``ok``."""
-        if not ok:
-            raise ValueError(f"{type(self).__name__}: {what} must be {expected}, "
-                             f"got {value!r}")
+    def checked_hyperparameters(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Return ``values`` (one per name in ``hyperparameters``) checked and normalised."""
+        return {}
+
+    def _set_hyperparameters(self, values: dict[str, Any]) -> None:
+        for name, value in self.checked_hyperparameters(values).items():
+            setattr(self, name, value)
 
     # ----------------------------------------------------------------- state dict
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -102,15 +102,26 @@ class LRScheduler:
         """Restore a ``state_dict()``; ``get_last_lr()`` then matches the saved scheduler.
 
         Like PyTorch, this does not change ``optimizer.lr`` (load the optimizer's state).
+        Every value is checked first (as the constructor checks them); on any error
+        nothing is changed.
         """
         owner = type(self).__name__
         check_type(owner, state)
         check_keys(owner, state, ["type", "base_lr", "last_epoch", *self.hyperparameters])
-        self.base_lr = from_array(state["base_lr"])
-        self.last_epoch = from_array(state["last_epoch"])
-        for name in self.hyperparameters:
-            setattr(self, name, from_array(state[name]))
-        self.last_lr = self.lr_at(self.last_epoch)
+        new = self.checked_hyperparameters(
+            {name: from_array(state[name]) for name in self.hyperparameters})
+        new["base_lr"] = check_float(owner, "base_lr", from_array(state["base_lr"]), min=0)
+        new["last_epoch"] = check_int(owner, "last_epoch", from_array(state["last_epoch"]),
+                                      min=0)
+        old = {name: getattr(self, name) for name in new}
+        for name, value in new.items():
+            setattr(self, name, value)
+        try:
+            self.last_lr = self.lr_at(self.last_epoch)
+        except ValueError:
+            for name, value in old.items():
+                setattr(self, name, value)
+            raise
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
@@ -138,10 +149,12 @@ class StepLR(LRScheduler):
     hyperparameters = ("step_size", "gamma")
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        self._check(is_positive_int(step_size), "step_size", "a positive int", step_size)
-        self.step_size = int(step_size)
-        self.gamma = float(gamma)
+        self._set_hyperparameters(dict(step_size=step_size, gamma=gamma))
         super().__init__(optimizer)
+
+    def checked_hyperparameters(self, values: dict[str, Any]) -> dict[str, Any]:
+        return dict(step_size=check_int("StepLR", "step_size", values["step_size"], min=1),
+                    gamma=check_float("StepLR", "gamma", values["gamma"], min=0))
 
     def lr_at(self, t: int) -> float:
         return self.base_lr * self.gamma ** (t // self.step_size)
@@ -173,10 +186,13 @@ class CosineAnnealingLR(LRScheduler):
     hyperparameters = ("T_max", "eta_min")
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        self._check(is_positive_int(T_max), "T_max", "a positive int", T_max)
-        self.T_max = int(T_max)
-        self.eta_min = float(eta_min)
+        self._set_hyperparameters(dict(T_max=T_max, eta_min=eta_min))
         super().__init__(optimizer)
+
+    def checked_hyperparameters(self, values: dict[str, Any]) -> dict[str, Any]:
+        name = "CosineAnnealingLR"
+        return dict(T_max=check_int(name, "T_max", values["T_max"], min=1),
+                    eta_min=check_float(name, "eta_min", values["eta_min"], min=0))
 
     def lr_at(self, t: int) -> float:
         cosine = (1 + math.cos(math.pi * t / self.T_max)) / 2
@@ -231,35 +247,38 @@ class OneCycleLR(LRScheduler):
                  pct_start: float = 0.3, anneal_strategy: str = "cos",
                  div_factor: float = 25.0, final_div_factor: float = 1e4,
                  three_phase: bool = False) -> None:
-        self._check(is_positive_int(total_steps), "total_steps", "a positive int",
-                    total_steps)
-        self._check(0 <= pct_start <= 1, "pct_start", "in [0, 1]", pct_start)
-        self._check(anneal_strategy in ("cos", "linear"), "anneal_strategy",
-                    "'cos' or 'linear'", anneal_strategy)
-        self.max_lr = float(max_lr)
-        self.total_steps = int(total_steps)
-        self.pct_start = float(pct_start)
-        self.anneal_strategy = anneal_strategy
-        self.div_factor = float(div_factor)
-        self.final_div_factor = float(final_div_factor)
-        self.three_phase = bool(three_phase)
-        ends = [end for end, _, _ in self.phases()]
-        self._check(all(a != b for a, b in zip([0.0, *ends], ends)), "pct_start",
-                    f"such that no phase is 0 steps long (with total_steps={total_steps} "
-                    f"the phases end at steps {ends})", pct_start)
+        self._set_hyperparameters(dict(
+            max_lr=max_lr, total_steps=total_steps, pct_start=pct_start,
+            anneal_strategy=anneal_strategy, div_factor=div_factor,
+            final_div_factor=final_div_factor, three_phase=three_phase))
         super().__init__(optimizer)
+
+    def checked_hyperparameters(self, values: dict[str, Any]) -> dict[str, Any]:
+        name = "OneCycleLR"
+        out = dict(
+            max_lr=check_float(name, "max_lr", values["max_lr"], min=0),
+            total_steps=check_int(name, "total_steps", values["total_steps"], min=1),
+            pct_start=check_float(name, "pct_start", values["pct_start"], min=0, max=1),
+            anneal_strategy=check_choice(name, "anneal_strategy", values["anneal_strategy"],
+                                         ("cos", "linear")),
+            div_factor=check_float(name, "div_factor", values["div_factor"], min=0,
+                                   min_open=True),
+            final_div_factor=check_float(name, "final_div_factor", values["final_div_factor"],
+                                         min=0, min_open=True),
+            three_phase=check_bool(name, "three_phase", values["three_phase"]))
+        ends = [end for end, _, _ in _one_cycle_phases(
+            out["max_lr"], out["total_steps"], out["pct_start"], out["div_factor"],
+            out["final_div_factor"], out["three_phase"])]
+        if any(a == b for a, b in zip([0.0, *ends], ends)):
+            raise ValueError(f"{name}: pct_start must be such that no phase is 0 steps long "
+                             f"(with total_steps={out['total_steps']} the phases end at "
+                             f"steps {ends}), got {values['pct_start']!r}")
+        return out
 
     def phases(self) -> list[tuple[float, float, float]]:
         """The phases as ``(end step, start lr, end lr)``, in order."""
-        initial_lr = self.max_lr / self.div_factor
-        min_lr = initial_lr / self.final_div_factor
-        warmup_end = self.pct_start * self.total_steps - 1
-        last = self.total_steps - 1
-        if self.three_phase:
-            return [(warmup_end, initial_lr, self.max_lr),
-                    (2 * self.pct_start * self.total_steps - 2, self.max_lr, initial_lr),
-                    (last, initial_lr, min_lr)]
-        return [(warmup_end, initial_lr, self.max_lr), (last, self.max_lr, min_lr)]
+        return _one_cycle_phases(self.max_lr, self.total_steps, self.pct_start,
+                                 self.div_factor, self.final_div_factor, self.three_phase)
 
     def lr_at(self, t: int) -> float:
         if t > self.total_steps:
@@ -275,6 +294,21 @@ class OneCycleLR(LRScheduler):
         if self.anneal_strategy == "cos":
             return end_lr + (start_lr - end_lr) / 2.0 * (math.cos(math.pi * x) + 1)
         return (end_lr - start_lr) * x + start_lr
+
+
+def _one_cycle_phases(max_lr: float, total_steps: int, pct_start: float, div_factor: float,
+                      final_div_factor: float, three_phase: bool
+                      ) -> list[tuple[float, float, float]]:
+    """OneCycleLR's phases as ``(end step, start lr, end lr)``, in order."""
+    initial_lr = max_lr / div_factor
+    min_lr = initial_lr / final_div_factor
+    warmup_end = pct_start * total_steps - 1
+    last = total_steps - 1
+    if three_phase:
+        return [(warmup_end, initial_lr, max_lr),
+                (2 * pct_start * total_steps - 2, max_lr, initial_lr),
+                (last, initial_lr, min_lr)]
+    return [(warmup_end, initial_lr, max_lr), (last, max_lr, min_lr)]
 
 
 class LinearWarmup(LRScheduler):
@@ -311,16 +345,22 @@ class LinearWarmup(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, warmup_steps: int, start_factor: float = 0.1,
                  after: LRScheduler | None = None) -> None:
-        self._check(is_positive_int(warmup_steps), "warmup_steps", "a positive int",
-                    warmup_steps)
-        self._check(0 < start_factor <= 1, "start_factor", "in (0, 1]", start_factor)
-        self._check(after is None or (isinstance(after, LRScheduler)
-                                      and after.optimizer is optimizer),
-                    "after", "None or a scheduler on the same optimizer", after)
-        self.warmup_steps = int(warmup_steps)
-        self.start_factor = float(start_factor)
+        if after is not None and not isinstance(after, LRScheduler):
+            raise TypeError(f"LinearWarmup: after must be None or a scheduler on the same "
+                            f"optimizer, got {type(after).__name__} {after!r}")
+        if after is not None and after.optimizer is not optimizer:
+            raise ValueError(f"LinearWarmup: after must be None or a scheduler on the same "
+                             f"optimizer, got {after!r} on another optimizer")
+        self._set_hyperparameters(dict(warmup_steps=warmup_steps, start_factor=start_factor))
         self.after = after
         super().__init__(optimizer)
+
+    def checked_hyperparameters(self, values: dict[str, Any]) -> dict[str, Any]:
+        name = "LinearWarmup"
+        return dict(
+            warmup_steps=check_int(name, "warmup_steps", values["warmup_steps"], min=1),
+            start_factor=check_float(name, "start_factor", values["start_factor"], min=0,
+                                     max=1, min_open=True))
 
     def lr_at(self, t: int) -> float:
         if t < self.warmup_steps:
@@ -345,6 +385,13 @@ class LinearWarmup(LRScheduler):
             raise ValueError(f"LinearWarmup.load_state_dict: the state "
                              f"{'has' if inner else 'has no'} 'after' scheduler, this "
                              f"LinearWarmup {'has no' if self.after is None else 'has'} one")
-        if self.after is not None:
-            self.after.load_state_dict(inner)
-        super().load_state_dict(own)
+        if self.after is None:
+            super().load_state_dict(own)
+            return
+        before = self.after.state_dict()
+        self.after.load_state_dict(inner)  # first: this schedule's lr_at reads after's
+        try:
+            super().load_state_dict(own)
+        except (KeyError, TypeError, ValueError):
+            self.after.load_state_dict(before)  # all or nothing
+            raise

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers.module import Parameter
+from convnp.layers.module import Module, Parameter
 
 
 def to_array(value: Any) -> np.ndarray:
@@ -58,8 +58,10 @@ def check_type(owner: str, state: dict[str, Any]) -> None:
 class Optimizer:
     """Base class: keeps the parameters, their state, and saves/loads both.
 
-    Subclasses set their hyperparameters as attributes, list their names in
-    ``hyperparameters`` (for ``repr`` and ``state_dict``), list the names of the
+    Subclasses list their hyperparameters' names in ``hyperparameters`` (for ``repr``
+    and ``state_dict``), implement ``checked_hyperparameters`` (which checks the type
+    and range of each and is used both by the constructor and by ``load_state_dict``, so
+    a saved ``lr = nan`` is refused just like ``SGD(lr=nan)``), list the names of the
     per-parameter state arrays in ``state_names``, and implement ``step()``.
 
     Args:
@@ -82,6 +84,9 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Parameter]) -> None:
         name = type(self).__name__
+        if isinstance(params, (Module, Parameter, np.ndarray)) or not isinstance(params, Iterable):
+            raise TypeError(f"{name}: params must be an iterable of Parameters, e.g. "
+                            f"model.parameters(), got {type(params).__name__}")
         self.params: list[Parameter] = list(params)
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")
@@ -94,11 +99,18 @@ class Optimizer:
                                  "list; it would be updated twice per step")
         self.state: dict[int, dict[str, np.ndarray]] = {}
 
-    def _check(self, ok: bool, what: str, expected: str, value: Any) -> None:
-        """Raise ``ValueError('SGD: lr must be >= 0, got -1')`` unless ``ok``."""
-        if not ok:
-            raise ValueError(f"{type(self).__name__}: {what} must be {expected}, "
-                             f"got {value!r}")
+    def checked_hyperparameters(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Return ``values`` (one per name in ``hyperparameters``) checked and normalised.
+
+        Raises TypeError or ValueError naming the optimizer, the hyperparameter and the
+        value (see ``convnp.validate``).
+        """
+        raise NotImplementedError(f"{type(self).__name__}.checked_hyperparameters is not "
+                                  "implemented")
+
+    def _set_hyperparameters(self, values: dict[str, Any]) -> None:
+        for name, value in self.checked_hyperparameters(values).items():
+            setattr(self, name, value)
 
     def _trainable(self) -> Iterator[tuple[int, Parameter]]:
         """Yield ``(index, parameter)`` for every parameter with ``requires_grad``."""
@@ -135,8 +147,9 @@ class Optimizer:
         """Restore hyperparameters and state saved by ``state_dict()`` (copies them).
 
         Everything is checked before anything is changed: the optimizer type, the
-        number of parameters, the keys, and the shape and dtype of every state array
-        (which must match the parameter it belongs to; ``'step'`` is a 0-d int64).
+        number of parameters, the keys, the hyperparameters' types and ranges, and the
+        shape and dtype of every state array (which must match the parameter it belongs
+        to; ``'step'`` is a 0-d int64).
         """
         owner = type(self).__name__
         check_type(owner, state)
@@ -149,6 +162,8 @@ class Optimizer:
         expected += [f"state.{i}.{name}" for i in new_state for name in self.state_names]
         check_keys(owner, state, expected)
         saved_count = from_array(state["num_params"])
+        hyperparameters = self.checked_hyperparameters(
+            {name: from_array(state[name]) for name in self.hyperparameters})
         if saved_count != len(self.params):
             raise ValueError(f"{owner}.load_state_dict: the state is for {saved_count} "
                              f"parameters, this optimizer has {len(self.params)}")
@@ -166,8 +181,8 @@ class Optimizer:
                         f"{owner}.load_state_dict: 'state.{i}.{name}' expected shape "
                         f"{shape} and dtype {dtype}, got {value.shape} and {value.dtype}"
                     )
-        for name in self.hyperparameters:
-            setattr(self, name, from_array(state[name]))
+        for name, value in hyperparameters.items():
+            setattr(self, name, value)
         self.state = {i: {name: value.copy() for name, value in arrays.items()}
                       for i, arrays in new_state.items()}
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from convnp.layers.module import Parameter
 from convnp.optim.optimizer import Optimizer
+from convnp.validate import check_bool, check_float
 
 
 class SGD(Optimizer):
@@ -29,7 +30,8 @@ class SGD(Optimizer):
         params: iterable of Parameters (e.g. ``model.parameters()``).
         lr: learning rate, >= 0.
         momentum: momentum factor, >= 0. Default 0.
-        dampening: scales the new gradient in the buffer by ``1 - dampening``. Default 0.
+        dampening: scales the new gradient in the buffer by ``1 - dampening``, in
+            [0, 1]. Default 0.
         nesterov: Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
             Default False.
         weight_decay: L2 penalty, >= 0. Default 0.
@@ -51,17 +53,25 @@ class SGD(Optimizer):
                  dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params)
-        self.lr = float(lr)
-        self.momentum = float(momentum)
-        self.dampening = float(dampening)
-        self.nesterov = bool(nesterov)
-        self.weight_decay = float(weight_decay)
-        self._check(self.lr >= 0, "lr", ">= 0", lr)
-        self._check(self.momentum >= 0, "momentum", ">= 0", momentum)
-        self._check(self.weight_decay >= 0, "weight_decay", ">= 0", weight_decay)
-        if self.nesterov:
-            self._check(self.momentum > 0, "momentum", "> 0 when nesterov=True", momentum)
-            self._check(self.dampening == 0, "dampening", "0 when nesterov=True", dampening)
+        self._set_hyperparameters(dict(lr=lr, momentum=momentum, dampening=dampening,
+                                       nesterov=nesterov, weight_decay=weight_decay))
+
+    def checked_hyperparameters(self, values: dict) -> dict:
+        """Check and normalise ``lr``, ``momentum``, ... (see ``Optimizer``)."""
+        name = type(self).__name__
+        out = dict(lr=check_float(name, "lr", values["lr"], min=0),
+                   momentum=check_float(name, "momentum", values["momentum"], min=0),
+                   dampening=check_float(name, "dampening", values["dampening"], min=0, max=1),
+                   nesterov=check_bool(name, "nesterov", values["nesterov"]),
+                   weight_decay=check_float(name, "weight_decay", values["weight_decay"],
+                                            min=0))
+        if out["nesterov"] and out["momentum"] <= 0:
+            raise ValueError(f"{name}: momentum must be > 0 when nesterov=True, got "
+                             f"{values['momentum']!r}")
+        if out["nesterov"] and out["dampening"] != 0:
+            raise ValueError(f"{name}: dampening must be 0 when nesterov=True, got "
+                             f"{values['dampening']!r}")
+        return out
 
     def step(self) -> None:
         """Apply one update to every parameter with ``requires_grad``."""

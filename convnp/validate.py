@@ -1,0 +1,280 @@
+"""Argument checks shared by every constructor: one place, one wording.
+
+Each helper takes the owner's name (``"Linear"``, ``"SGD"``), the argument's name and
+its value, and either returns the value normalised (``2`` -> ``2``, ``np.float32(0.5)``
+-> ``0.5``) or raises:
+
+- ``TypeError`` when the value has the wrong type: ``Linear(2.0, 3)``, ``Dropout(None)``,
+  ``Softmax(dim=1.5)``. A bool is not an int (as in PyTorch), so ``groups=True`` is
+  refused, and a bool is not a float either;
+- ``ValueError`` when it has the right type but is out of range: ``Linear(0, 3)``,
+  ``Dropout(1.5)``, ``SGD(lr=nan)``.
+
+Every message names the owner, the argument and the value, e.g.
+``Linear: in_features must be an int, got float 2.0``.
+
+The checks layers make on arrays at run time are here too: ``check_float_array`` (the
+input-dtype policy), ``check_input`` (dtype, ndim, channels), ``check_grad``,
+``check_positive`` and ``check_window_fits``. ``convnp.layers.module`` re-exports them.
+
+Example:
+    >>> check_int("Linear", "in_features", 3, min=1)
+    3
+    >>> check_int("Linear", "in_features", True, min=1)
+    Traceback (most recent call last):
+    ...
+    TypeError: Linear: in_features must be an int, got bool True
+    >>> check_float("Dropout", "p", 1.5, min=0, max=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Dropout: p must be in [0, 1], got 1.5
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def _got(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def is_int(value: Any) -> bool:
+    """True for Python and NumPy integers; False for bools, floats and everything else."""
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+def _check_range(owner: str, name: str, value: float, lo: float | None, hi: float | None,
+                 lo_open: bool, hi_open: bool) -> None:
+    too_low = lo is not None and (value <= lo if lo_open else value < lo)
+    too_high = hi is not None and (value >= hi if hi_open else value > hi)
+    if not (too_low or too_high):
+        return
+    if lo is not None and hi is not None:
+        expected = f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    elif lo is not None:
+        expected = f"{'>' if lo_open else '>='} {lo:g}"
+    else:
+        expected = f"{'<' if hi_open else '<='} {hi:g}"
+    raise ValueError(f"{owner}: {name} must be {expected}, got {value!r}")
+
+
+def check_int(owner: str, name: str, value: Any, *, min: int | None = None,
+              max: int | None = None) -> int:
+    """Return ``value`` as an int, or raise TypeError (not an int, or a bool) / ValueError.
+
+    Example:
+        >>> check_int("Conv2d", "groups", np.int64(2), min=1)
+        2
+    """
+    if not is_int(value):
+        raise TypeError(f"{owner}: {name} must be an int, got {_got(value)}")
+    _check_range(owner, name, int(value), min, max, False, False)
+    return int(value)
+
+
+def check_float(owner: str, name: str, value: Any, *, min: float | None = None,
+                max: float | None = None, min_open: bool = False,
+                max_open: bool = False) -> float:
+    """Return ``value`` as a finite float, or raise TypeError / ValueError.
+
+    Ints and NumPy reals are accepted; bools, strings and None are not (TypeError).
+    NaN and +-inf are refused (ValueError), as is anything outside ``[min, max]``
+    (``min_open``/``max_open`` make that end exclusive).
+
+    Example:
+        >>> check_float("SGD", "lr", 1, min=0)
+        1.0
+        >>> check_float("SGD", "lr", float("nan"), min=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: SGD: lr must be a finite number, got nan
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating,
+                                                                      np.integer)):
+        raise TypeError(f"{owner}: {name} must be a number, got {_got(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
+    _check_range(owner, name, value, min, max, min_open, max_open)
+    return value
+
+
+def check_bool(owner: str, name: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool (Python or NumPy), else raise TypeError.
+
+    Example:
+        >>> check_bool("Linear", "bias", 1)
+        Traceback (most recent call last):
+        ...
+        TypeError: Linear: bias must be a bool, got int 1
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a bool, got {_got(value)}")
+    return bool(value)
+
+
+def check_choice(owner: str, name: str, value: Any, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of the strings ``choices``; TypeError / ValueError else.
+
+    Example:
+        >>> check_choice("MSELoss", "reduction", "avg", ("mean", "sum", "none"))
+        Traceback (most recent call last):
+        ...
+        ValueError: MSELoss: reduction must be one of 'mean', 'sum', 'none', got 'avg'
+    """
+    choices = tuple(choices)
+    listed = ", ".join(repr(c) for c in choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{owner}: {name} must be one of {listed}, got {_got(value)}")
+    if value not in choices:
+        raise ValueError(f"{owner}: {name} must be one of {listed}, got {value!r}")
+    return value
+
+
+def check_float_dtype(owner: str, name: str, dtype: Any) -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is a floating dtype, else raise TypeError.
+
+    Parameters are learned by small steps, so an integer or bool dtype (which would
+    round every step away) is refused, as is complex.
+
+    Example:
+        >>> check_float_dtype("Linear", "dtype", "float64")
+        dtype('float64')
+        >>> check_float_dtype("Linear", "dtype", np.int32)
+        Traceback (most recent call last):
+        ...
+        TypeError: Linear: dtype must be a floating dtype (float16, float32, float64), got int32
+    """
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"{owner}: {name} must be a floating NumPy dtype, got "
+                        f"{_got(dtype)}") from error
+    if dtype is None or not np.issubdtype(resolved, np.floating):
+        shown = "None" if dtype is None else resolved
+        raise TypeError(f"{owner}: {name} must be a floating dtype (float16, float32, float64), "
+                        f"got {shown}")
+    return resolved
+
+
+def check_generator(owner: str, name: str, value: Any) -> np.random.Generator | None:
+    """Return ``value`` if it is a ``np.random.Generator`` or None, else raise TypeError.
+
+    Example:
+        >>> check_generator("Dropout", "rng", 0)
+        Traceback (most recent call last):
+        ...
+        TypeError: Dropout: rng must be a np.random.Generator or None, got int 0
+    """
+    if value is not None and not isinstance(value, np.random.Generator):
+        raise TypeError(f"{owner}: {name} must be a np.random.Generator or None, got "
+                        f"{_got(value)}")
+    return value
+
+
+# --------------------------------------------------------------------------- arrays
+def check_float_array(owner: str, name: str, x: Any) -> np.ndarray:
+    """Return ``x`` if it is a real floating ndarray; TypeError naming ``owner`` otherwise.
+
+    The input-dtype policy of every layer and loss: integer, bool and complex arrays are
+    refused (PyTorch refuses them in its conv, linear and most activation layers), so no
+    layer silently rounds, truncates or compares complex numbers.
+
+    Example:
+        >>> check_float_array("ReLU", "input", np.array([1, 2]))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: ReLU: input must be a floating array (float16, ...), got dtype int64; ...
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{owner}: expected a numpy.ndarray {name}, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{owner}: {name} must be a floating array (float16, float32, float64), "
+                        f"got dtype {x.dtype}; cast it, e.g. x.astype(np.float32)")
+    return x
+
+
+def check_input(layer: Any, x: np.ndarray, ndim: int | None = None,
+                channels: int | None = None, dtype: np.dtype | None = None) -> None:
+    """Raise an error naming ``layer`` unless ``x`` is a floating ndarray of the right form.
+
+    The input-dtype policy: ``x`` must be a real floating array; integer, bool and
+    complex arrays raise TypeError (as PyTorch's conv and linear layers do), so no layer
+    rounds, truncates or compares complex numbers silently. Then, ValueError: ``ndim``
+    (None: any) against ``x.ndim``, ``channels`` against ``x.shape[1]``, and ``dtype``
+    against ``x.dtype`` (so a float64 input to float32 weights is an error, not a
+    silent cast).
+    """
+    name = type(layer).__name__
+    check_float_array(name, "input", x)
+    if ndim is not None and x.ndim != ndim:
+        layout = {2: "(N, features)", 3: "(N, C, L)", 4: "(N, C, H, W)"}.get(ndim, "")
+        raise ValueError(
+            f"{name}: expected a {ndim}-D input {layout}, got shape {x.shape}"
+        )
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(
+            f"{name}: expected {channels} input channels (x.shape[1]), got input of shape "
+            f"{x.shape}"
+        )
+    if dtype is not None and x.dtype != dtype:
+        raise ValueError(
+            f"{name}: input dtype {x.dtype} does not match the layer's dtype {dtype}; "
+            f"cast the input with x.astype(np.{dtype}) or build the layer with "
+            f"dtype=np.{x.dtype}"
+        )
+
+
+def check_positive(layer: Any, *names: str) -> None:
+    """Raise a ValueError naming ``layer`` unless each named tuple attribute is all >= 1.
+
+    Used for ``kernel_size``, ``stride`` and ``dilation``, already normalised to tuples.
+    """
+    for name in names:
+        if min(getattr(layer, name)) < 1:
+            raise ValueError(f"{type(layer).__name__}: {name} must be >= 1, got "
+                             f"{getattr(layer, name)}")
+
+
+def check_window_fits(layer: Any, x_shape: tuple[int, ...],
+                      pads: list[tuple[int, int]]) -> None:
+    """Raise a ValueError naming ``layer`` if its (dilated) window is larger than the padded input.
+
+    ``pads`` holds ``(before, after)`` per spatial axis; the window of kernel size k and
+    dilation d spans ``d(k-1) + 1`` samples.
+    """
+    for n, (before, after), k, d in zip(x_shape[2:], pads, layer.kernel_size, layer.dilation):
+        if n + before + after < d * (k - 1) + 1:
+            raise ValueError(
+                f"{type(layer).__name__}: kernel of effective size {d * (k - 1) + 1} is "
+                f"larger than the padded input ({n} + {before + after} padding), input "
+                f"shape {x_shape}"
+            )
+
+
+def check_grad(layer: Any, grad_y: np.ndarray, shape: tuple[int, ...],
+               dtype: np.dtype | None = None) -> None:
+    """Raise a ValueError naming ``layer`` when ``grad_y`` is not shaped like its output.
+
+    With ``dtype`` (layers with parameters pass their own) a gradient of another dtype
+    is an error too: ``param.grad += ...`` would otherwise cast it silently.
+    """
+    name = type(layer).__name__
+    if not isinstance(grad_y, np.ndarray) or grad_y.shape != tuple(shape):
+        got = grad_y.shape if isinstance(grad_y, np.ndarray) else type(grad_y).__name__
+        raise ValueError(
+            f"{name}.backward: expected a gradient of the output's shape "
+            f"{tuple(shape)}, got {got}"
+        )
+    if dtype is not None and grad_y.dtype != dtype:
+        raise ValueError(
+            f"{name}.backward: expected a gradient of dtype {np.dtype(dtype)} (the layer's "
+            f"dtype), got {grad_y.dtype}"
+        )

@@ -102,8 +102,11 @@ def test_input_grad_false_skips_grad_x_for_tensordot(rng):
 
 
 def test_unknown_algorithm_is_refused(rng):
-    with pytest.raises(ValueError, match="Conv2d: algorithm must be one of"):
+    with pytest.raises(ValueError, match="Conv2d: algorithm must be one of 'im2col', "
+                                         "'tensordot', got 'fft'"):
         Conv2d(1, 1, 3, algorithm="fft")
+    with pytest.raises(TypeError, match="Conv1d: algorithm must be one of"):
+        Conv1d(1, 1, 3, algorithm=None)
     with pytest.raises(ValueError, match="conv2d_forward: algorithm must be one of"):
         conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), None, algorithm="loops")
 

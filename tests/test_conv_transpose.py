@@ -224,11 +224,26 @@ def test_state_dict_keys_and_shapes():
     (dict(kernel_size=0), "ConvTranspose2d: kernel_size must be >= 1, got (0, 0)"),
     (dict(stride=(1, 0)), "ConvTranspose2d: stride must be >= 1, got (1, 0)"),
     (dict(padding=-1), "ConvTranspose2d: padding must be >= 0, got (-1, -1)"),
-    (dict(kernel_size=1.5), "ConvTranspose2d: kernel_size must be an int or 2 ints, got 1.5"),
 ])
 def test_bad_arguments(kwargs, message):
     args = dict(in_channels=4, out_channels=6, kernel_size=3) | kwargs
     with pytest.raises(ValueError, match=re.escape(message).replace(r"\.\*", ".*")):
+        ConvTranspose2d(**args)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(kernel_size=1.5), "ConvTranspose2d: kernel_size must be an int or 2 ints, got 1.5"),
+    (dict(in_channels=4.0), "ConvTranspose2d: in_channels must be an int, got float 4.0"),
+    (dict(groups=True), "ConvTranspose2d: groups must be an int, got bool True"),
+    (dict(bias=1), "ConvTranspose2d: bias must be a bool, got int 1"),
+    (dict(output_padding=(1.0, 0)), "ConvTranspose2d: output_padding must be an int or 2 ints"),
+    (dict(padding="same"), "ConvTranspose2d: padding must be an int or 2 ints, got 'same'"),
+    (dict(dtype=np.int32), "ConvTranspose2d: dtype must be a floating dtype"),
+    (dict(rng=0), "ConvTranspose2d: rng must be a np.random.Generator or None, got int 0"),
+])
+def test_wrong_argument_types(kwargs, message):
+    args = dict(in_channels=4, out_channels=6, kernel_size=3) | kwargs
+    with pytest.raises(TypeError, match=re.escape(message)):
         ConvTranspose2d(**args)
 
 

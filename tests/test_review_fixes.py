@@ -217,8 +217,14 @@ def test_conv2d_forward_checks_channels_and_empty_output(rng):
 
 
 # ----------------------------------------------------------------- 8: ntuple
-@pytest.mark.parametrize("value", [3.0, (3.0, 3.0), (3, 3.0), (True, 2), "33", (3,), None])
+@pytest.mark.parametrize("value", [3.0, (3.0, 3.0), (3, 3.0), (True, 2), "33", None, True])
 def test_ntuple_rejects_non_integers(value):
+    with pytest.raises(TypeError, match="Conv2d: kernel_size must be an int or 2 ints"):
+        ntuple(value, 2, "kernel_size", "Conv2d")
+
+
+@pytest.mark.parametrize("value", [(3,), (3, 3, 3), ()])
+def test_ntuple_rejects_the_wrong_length(value):
     with pytest.raises(ValueError, match="Conv2d: kernel_size must be an int or 2 ints"):
         ntuple(value, 2, "kernel_size", "Conv2d")
 

@@ -134,12 +134,13 @@ def conv_transpose2d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
     cols = fast_im2col(grad_y, weight.shape[2:], stride, padding, dilation)
     # With output_padding >= stride (possible when dilation > stride) the windows of
     # grad_y reach one step past the input: those columns belong to no input pixel.
-    cols = cols[:, :, :, :, :H, :W].reshape(G, -1, N * H * W)  # (G, C_out/G*kH*kW, N*H*W)
+    C_out_g, kH, kW = weight.shape[1:]
+    cols = cols[:, :, :, :, :H, :W].reshape(G, C_out_g * kH * kW, N * H * W)
     grad_bias = grad_y.sum(axis=(0, 2, 3)) if has_bias else None
     grad_weight = fast_grad_weight(x_groups, cols).reshape(weight.shape)  # x_g @ cols_g.T
     if not input_grad:
         return None, grad_weight, grad_bias
-    grad_x = np.matmul(weight.reshape(G, C_in // G, -1), cols)  # (G, C_in/G, N*H*W)
+    grad_x = np.matmul(weight.reshape(G, C_in // G, C_out_g * kH * kW), cols)  # (G, C_in/G, N*H*W)
     return grad_x.reshape(C_in, N, H, W).transpose(1, 0, 2, 3), grad_weight, grad_bias
 
 

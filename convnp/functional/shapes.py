@@ -98,21 +98,26 @@ def pair(value: int | Sequence[int], name: str, layer: str) -> Pair:
 def ntuple(value: int | Sequence[int], n: int, name: str, layer: str) -> tuple[int, ...]:
     """Normalise an int or a length-``n`` sequence of ints to a tuple of ``n`` ints.
 
-    Floats are rejected, alone or inside the sequence (``3.0`` and ``(3.0, 3.0)``).
+    Raises TypeError for anything that is not an int or a sequence of ints (``3.0``,
+    ``(3.0, 3.0)``, ``True``: a bool is not an int, as in PyTorch) and ValueError for a
+    sequence of the wrong length, naming ``layer`` and the argument.
 
     Example:
         >>> ntuple(3, 2, "kernel_size", "Conv2d"), ntuple((3, 5), 2, "kernel_size", "Conv2d")
         ((3, 3), (3, 5))
     """
     def is_int(v: object) -> bool:
-        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+        return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
     if is_int(value):
         return (int(value),) * n
+    expected = f"{layer}: {name} must be an int or {n} ints, got {value!r}"
     try:
         entries = tuple(value)  # type: ignore[arg-type]
     except TypeError:
-        entries = ()
-    if len(entries) != n or not all(is_int(v) for v in entries):
-        raise ValueError(f"{layer}: {name} must be an int or {n} ints, got {value!r}")
+        raise TypeError(expected) from None
+    if isinstance(value, str) or not all(is_int(v) for v in entries):
+        raise TypeError(expected)
+    if len(entries) != n:
+        raise ValueError(expected)
     return tuple(int(v) for v in entries)

@@ -30,6 +30,13 @@ from convnp.layers.module import (
     check_positive,
     check_window_fits,
 )
+from convnp.validate import (
+    check_bool,
+    check_choice,
+    check_float_dtype,
+    check_generator,
+    check_int,
+)
 
 
 class _ConvNd(Module):
@@ -50,10 +57,11 @@ class _ConvNd(Module):
                  rng: np.random.Generator | None, dtype) -> None:
         super().__init__()
         name, n = type(self).__name__, self.n_dims
-        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                           ("groups", groups)):
-            if value < 1:
-                raise ValueError(f"{name}: {arg} must be >= 1, got {value}")
+        in_channels = check_int(name, "in_channels", in_channels, min=1)
+        out_channels = check_int(name, "out_channels", out_channels, min=1)
+        groups = check_int(name, "groups", groups, min=1)
+        check_bool(name, "bias", bias)
+        check_generator(name, "rng", rng)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
@@ -64,6 +72,9 @@ class _ConvNd(Module):
         self.stride = ntuple(stride, n, "stride", name)
         self.dilation = ntuple(dilation, n, "dilation", name)
         check_positive(self, "kernel_size", "stride", "dilation")
+        if not isinstance(padding_mode, str):
+            raise TypeError(f"{name}: padding_mode must be one of {PADDING_MODES}, got "
+                            f"{type(padding_mode).__name__} {padding_mode!r}")
         if padding_mode not in PADDING_MODES:
             raise ValueError(
                 f"{name}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}"
@@ -81,7 +92,7 @@ class _ConvNd(Module):
             self.padding = ntuple(padding, n, "padding", name)
             if min(self.padding) < 0:
                 raise ValueError(f"{name}: padding must be >= 0, got {self.padding}")
-        self.dtype = np.dtype(dtype)
+        self.dtype = check_float_dtype(name, "dtype", dtype)
         first, second = (in_channels, out_channels) if self.transposed else (out_channels,
                                                                               in_channels)
         shape = (first, second // groups, *self.kernel_size)
@@ -177,10 +188,7 @@ class _Conv(_ConvNd):
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  *, algorithm: str = "im2col", rng: np.random.Generator | None = None,
                  dtype=np.float32) -> None:
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"{type(self).__name__}: algorithm must be one of {ALGORITHMS}, "
-                             f"got {algorithm!r}")
-        self.algorithm = algorithm
+        self.algorithm = check_choice(type(self).__name__, "algorithm", algorithm, ALGORITHMS)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, rng, dtype)
 

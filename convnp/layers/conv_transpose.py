@@ -37,7 +37,7 @@ class _ConvTransposeNd(_ConvNd):
                  rng: np.random.Generator | None = None, dtype=np.float32) -> None:
         name, n = type(self).__name__, self.n_dims
         if isinstance(padding, str):
-            raise ValueError(f"{name}: padding must be an int or {n} ints, got {padding!r}")
+            raise TypeError(f"{name}: padding must be an int or {n} ints, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, "zeros", rng, dtype)
         self.output_padding = ntuple(output_padding, n, "output_padding", name)

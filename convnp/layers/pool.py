@@ -19,6 +19,7 @@ from convnp.functional.pool import (
     max_pool2d_forward,
 )
 from convnp.functional.shapes import ntuple
+from convnp.validate import check_bool
 from convnp.layers.module import (
     Module,
     check_grad,
@@ -42,8 +43,8 @@ class _PoolNd(Module):
         self.stride = self.kernel_size if stride is None else ntuple(stride, n, "stride", name)
         self.padding = ntuple(padding, n, "padding", name)
         self.dilation = ntuple(dilation, n, "dilation", name)
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
+        self.ceil_mode = check_bool(name, "ceil_mode", ceil_mode)
+        self.count_include_pad = check_bool(name, "count_include_pad", count_include_pad)
         check_positive(self, "kernel_size", "stride", "dilation")
         for k, p in zip(self.kernel_size, self.padding):
             if not 0 <= p <= k // 2:
@@ -96,12 +97,15 @@ class MaxPool2d(_MaxPoolNd):
 
     ``y[n, c, h, w] = max_{i, j} x_pad[n, c, h*sH + i*dH, w*sW + j*dW]`` (padding = -inf).
     The gradient goes to the winner; on ties, to the first maximum in row-major window
-    order, as in PyTorch.
+    order, as in PyTorch. A dilated window can lie wholly in the padding (kernel 2,
+    padding 1, dilation 2 on a 1-pixel input): its output is -inf and it passes no
+    gradient, as in PyTorch.
 
     Args:
         kernel_size: int or (kH, kW).
         stride: int or pair; default ``kernel_size``.
-        padding: int or pair, at most half the kernel size (so no window is all padding).
+        padding: int or pair, at most half the kernel size (so without dilation no window
+            is all padding).
         dilation: int or pair (1 = ordinary window).
         ceil_mode: round the output size up instead of down (keyword-only).
 

@@ -2,6 +2,9 @@
 
 Run ``python benchmarks/conv_bench.py`` (``--quick`` for a fast look, ``--repeats R`` to
 set the number of timed repeats, ``--check`` to compare the kernels with PyTorch first).
+``--algorithms`` prints loops, ``np.tensordot`` and im2col side by side instead, and
+``--tricks`` each speed variant of ``functional/_fast.py`` against its plain version
+(both in ``algorithms_bench.py``; ``docs/performance.md`` shows and explains the output).
 
 What is measured, per shape (float32, through the layers as a training step uses them):
 
@@ -27,19 +30,17 @@ returning a ``Row``, and its list of shapes.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
 import sys
-import time
-import tracemalloc
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from _timing import fmt, peak_extra_mb, print_machine, time_blocks, torch_or_none
+from algorithms_bench import run_algorithms, run_tricks
 
 import convnp
+from convnp.functional._fast import correlation_is_cheaper
 from convnp.functional.shapes import conv_output_size, conv_transpose_output_size
 
 # (N, C, H, W, C_out, k, stride, padding); the first two are LeNet's convolutions.
@@ -50,10 +51,11 @@ CONV_SHAPES = [
     (32, 128, 16, 16, 128, 3, 1, 1),
     (32, 64, 32, 32, 128, 3, 2, 1),
 ]
-# (N, C, H, W, k): MaxPool2d(k), stride k.
+# LeNet's two convolutions and one large layer, for --algorithms and --tricks.
+ALGORITHM_SHAPES = CONV_SHAPES[:3]
 CONV_TRANSPOSE_SHAPES = [(32, 64, 16, 16, 32, 4, 2, 1)]
+# (N, C, H, W, k): MaxPool2d(k), stride k.
 POOL_SHAPES = [(64, 6, 28, 28, 2)]
-PAUSE = 0.3  # seconds between timed blocks (see time_blocks)
 
 
 @dataclass
@@ -68,50 +70,6 @@ class Row:
     blas_gflops: float | None = None
     torch_fwd_ms: float | None = None
     torch_fb_ms: float | None = None
-
-
-def _torch():
-    """PyTorch if it is installed, else None (it is an optional oracle, never required)."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
-
-
-def time_blocks(fns: list[Callable[[], object]], repeats: int, warmup: int = 2) -> list[float]:
-    """Median ms of each function: warm-up, then ``repeats`` timed calls, one function at a time.
-
-    Not interleaved: after a call, OpenBLAS's and PyTorch's worker threads keep spinning
-    on a core for a while, which would slow down whichever library runs next. A pause
-    between the blocks lets them go to sleep.
-    """
-    medians = []
-    for fn in fns:
-        time.sleep(PAUSE)
-        for _ in range(warmup):
-            fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        medians.append(1e3 * statistics.median(times))
-    return medians
-
-
-def peak_extra_mb(make: Callable[[], Callable[[], object]]) -> float:
-    """Peak memory (MB) that ``make()()`` allocates beyond what existed before the call."""
-    step = make()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        step()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return (peak - before) / 2**20
 
 
 def default_repeats(flops: float) -> int:
@@ -165,7 +123,7 @@ def _conv_row(shape: tuple[int, ...], layer_cls: type, torch_name: str,
     a = rng.standard_normal((M, K), dtype=np.float32)
     b = rng.standard_normal((K, cols), dtype=np.float32)
     fns = [fwd, fwd_bwd, lambda: a @ b]
-    torch = _torch()
+    torch = torch_or_none()
     if torch is not None:
         tconv = getattr(torch.nn, torch_name)(C, C_out, k, stride=s, padding=p)
         with torch.no_grad():
@@ -199,7 +157,7 @@ def bench_maxpool2d(shape: tuple[int, ...], repeats: int | None) -> Row:
         return lambda: (fresh(x), fresh.backward(gy))
 
     fns = [lambda: pool(x), fwd_bwd]
-    torch = _torch()
+    torch = torch_or_none()
     if torch is not None:
         tpool = torch.nn.MaxPool2d(k)
         tx = torch.from_numpy(x).requires_grad_(True)
@@ -220,10 +178,6 @@ BENCHES: list[tuple[str, Callable[[tuple[int, ...], int | None], Row], list]] = 
 ]
 
 
-def _fmt(value: float | None, width: int, decimals: int) -> str:
-    return "-".rjust(width) if value is None else f"{value:{width}.{decimals}f}"
-
-
 def print_table(title: str, rows: list[Row]) -> None:
     head = (f"{'':36} {'fwd ms':>8} {'GF/s':>6} {'f+b ms':>8} {'GF/s':>6} {'peak MB':>8} "
             f"{'BLAS GF/s':>9} {'torch fwd':>9} {'torch f+b':>9} {'ratio f+b':>9}")
@@ -232,31 +186,9 @@ def print_table(title: str, rows: list[Row]) -> None:
         gf = None if r.flops is None else r.flops / r.fwd_ms / 1e6
         gf_fb = None if r.flops is None else 3 * r.flops / r.fb_ms / 1e6
         ratio = None if r.torch_fb_ms is None else r.fb_ms / r.torch_fb_ms
-        print(f"{r.label:36} {r.fwd_ms:8.2f} {_fmt(gf, 6, 1)} {r.fb_ms:8.2f} "
-              f"{_fmt(gf_fb, 6, 1)} {r.peak_mb:8.1f} {_fmt(r.blas_gflops, 9, 1)} "
-              f"{_fmt(r.torch_fwd_ms, 9, 2)} {_fmt(r.torch_fb_ms, 9, 2)} {_fmt(ratio, 9, 2)}")
-
-
-def print_machine() -> None:
-    print(f"python {platform.python_version()}, numpy {np.__version__}, "
-          f"os.cpu_count() = {os.cpu_count()}")
-    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    print(f"BLAS: {blas.get('name', '?')} {blas.get('version', '')}")
-    threads = {v: os.environ[v] for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                          "MKL_NUM_THREADS") if v in os.environ}
-    print(f"thread variables: {threads or 'none set (BLAS uses all cores)'}")
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        print("BLAS threads: unknown (install threadpoolctl to see them)")
-    else:
-        for pool in threadpool_info():
-            print(f"BLAS threads: {pool['internal_api']} uses {pool['num_threads']}")
-    torch = _torch()
-    if torch is None:
-        print("torch: not installed (no comparison columns)")
-    else:
-        print(f"torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}")
+        print(f"{r.label:36} {r.fwd_ms:8.2f} {fmt(gf, 6, 1)} {r.fb_ms:8.2f} "
+              f"{fmt(gf_fb, 6, 1)} {r.peak_mb:8.1f} {fmt(r.blas_gflops, 9, 1)} "
+              f"{fmt(r.torch_fwd_ms, 9, 2)} {fmt(r.torch_fb_ms, 9, 2)} {fmt(ratio, 9, 2)}")
 
 
 # ----------------------------------------------------------------------------- --check
@@ -298,44 +230,48 @@ def _compare(name: str, ours: np.ndarray, theirs, tol: float = 1e-10) -> None:
 
 
 def check_conv(torch, cases: int, rng: np.random.Generator) -> int:
-    """Forward and all gradients of random Conv1d/Conv2d configurations against torch.
+    """Forward and all gradients of random Conv1d/Conv2d configurations against torch,
+    with both algorithms ('im2col' and 'tensordot') from the same weights.
 
-    Returns how many cases took the correlation path for dL/dx.
+    Returns how many cases took the correlation path for dL/dx (in 'im2col').
     """
-    from convnp.functional.conv import _correlation_is_cheaper
-
     warnings.filterwarnings("ignore", message="Using padding='same'")  # torch's copy notice
     correlations = 0
     for case in range(cases):
         dims = 1 if case % 4 == 3 else 2
         kw, x_shape = _random_conv_case(rng, dims)
-        name = f"Conv{dims}d({kw})"
-        conv = getattr(convnp, f"Conv{dims}d")(**kw, rng=rng, dtype=np.float64)
-        tconv = getattr(torch.nn, f"Conv{dims}d")(**kw, dtype=torch.float64)
-        with torch.no_grad():
-            tconv.weight.copy_(torch.from_numpy(conv.weight.data))
-            if conv.bias is not None:
-                tconv.bias.copy_(torch.from_numpy(conv.bias.data))
+        seed = int(rng.integers(2**31))
         x = rng.standard_normal(x_shape)
-        tx = torch.from_numpy(x).requires_grad_(True)
-        ty = tconv(tx)
-        y = conv(x)
-        gy = rng.standard_normal(y.shape)
-        ty.backward(torch.from_numpy(gy))
-        _compare(f"{name} forward", y, ty)
-        _compare(f"{name} grad_x", conv.backward(gy), tx.grad)
-        _compare(f"{name} grad_weight", conv.weight.grad, tconv.weight.grad)
-        if conv.bias is not None:
-            _compare(f"{name} grad_bias", conv.bias.grad, tconv.bias.grad)
-        conv.zero_grad()
-        conv(x)
-        if conv.backward(gy, input_grad=False) is not None:
-            raise AssertionError(f"{name}: backward(input_grad=False) must return None")
-        _compare(f"{name} grad_weight (input_grad=False)", conv.weight.grad, tconv.weight.grad)
+        tconv = getattr(torch.nn, f"Conv{dims}d")(**kw, dtype=torch.float64)
+        for algorithm in ("tensordot", "im2col"):  # im2col last: its cache is read below
+            name = f"Conv{dims}d({kw}, algorithm={algorithm!r})"
+            conv = getattr(convnp, f"Conv{dims}d")(**kw, algorithm=algorithm, dtype=np.float64,
+                                                   rng=np.random.default_rng(seed))
+            with torch.no_grad():
+                tconv.weight.copy_(torch.from_numpy(conv.weight.data))
+                if conv.bias is not None:
+                    tconv.bias.copy_(torch.from_numpy(conv.bias.data))
+            tconv.zero_grad()
+            tx = torch.from_numpy(x).requires_grad_(True)
+            ty = tconv(tx)
+            y = conv(x)
+            gy = np.random.default_rng(seed).standard_normal(y.shape)
+            ty.backward(torch.from_numpy(gy))
+            _compare(f"{name} forward", y, ty)
+            _compare(f"{name} grad_x", conv.backward(gy), tx.grad)
+            _compare(f"{name} grad_weight", conv.weight.grad, tconv.weight.grad)
+            if conv.bias is not None:
+                _compare(f"{name} grad_bias", conv.bias.grad, tconv.bias.grad)
+            conv.zero_grad()
+            conv(x)
+            if conv.backward(gy, input_grad=False) is not None:
+                raise AssertionError(f"{name}: backward(input_grad=False) must return None")
+            _compare(f"{name} grad_weight (input_grad=False)", conv.weight.grad,
+                     tconv.weight.grad)
         cache = conv._saved()[0]
-        y4 = y[:, :, None, :] if dims == 1 else y
-        correlations += _correlation_is_cheaper(cache.x_shape, y4.shape, cache.weight.shape,
-                                                cache.stride, cache.padding, cache.dilation)
+        y4_shape = (*y.shape[:2], 1, y.shape[2]) if dims == 1 else y.shape
+        correlations += correlation_is_cheaper(cache.x_shape, y4_shape, cache.weight.shape[2:],
+                                               cache.stride, cache.padding, cache.dilation)
     return correlations
 
 
@@ -384,14 +320,15 @@ def check_gradients(rng: np.random.Generator) -> None:
 
 def run_checks(cases: int) -> None:
     rng = np.random.default_rng(12345)
-    torch = _torch()
+    torch = torch_or_none()
     if torch is None:
         print("check: torch not installed, skipping the comparison with torch")
     else:
         correlations = check_conv(torch, cases, rng)
         check_pool(torch, cases, rng)
-        print(f"check: {cases} Conv1d/Conv2d ({correlations} with dL/dx by correlation) and "
-              f"{cases} pooling configurations match torch to 1e-10")
+        print(f"check: {cases} Conv1d/Conv2d, each with algorithm 'im2col' ({correlations} "
+              f"with dL/dx by correlation) and 'tensordot', and {cases} pooling "
+              "configurations match torch to 1e-10")
     check_gradients(rng)
     print("check: gradcheck passed")
 
@@ -404,13 +341,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="first compare the kernels with torch and gradcheck")
     parser.add_argument("--cases", type=int, default=60, help="random configurations for --check")
+    parser.add_argument("--algorithms", action="store_true",
+                        help="instead: loops, tensordot and im2col side by side (LeNet + large)")
+    parser.add_argument("--tricks", action="store_true",
+                        help="instead: each variant of functional/_fast.py against its plain form")
     args = parser.parse_args(argv)
     if args.check:
         run_checks(args.cases)
     repeats = 3 if args.quick and args.repeats is None else args.repeats
     print_machine()
-    for title, bench, shapes in BENCHES:
-        print_table(title, [bench(shape, repeats) for shape in shapes])
+    if args.algorithms:
+        run_algorithms(ALGORITHM_SHAPES, repeats)
+    if args.tricks:
+        run_tricks(ALGORITHM_SHAPES, repeats)
+    if not (args.algorithms or args.tricks):
+        for title, bench, shapes in BENCHES:
+            print_table(title, [bench(shape, repeats) for shape in shapes])
     return 0
 
 

@@ -19,7 +19,6 @@ from convnp.functional.pool import (
     max_pool2d_forward,
 )
 from convnp.functional.shapes import ntuple
-from convnp.validate import check_bool
 from convnp.layers.module import (
     Module,
     check_grad,
@@ -27,6 +26,7 @@ from convnp.layers.module import (
     check_positive,
     check_window_fits,
 )
+from convnp.validate import check_bool
 
 
 class _PoolNd(Module):

@@ -238,11 +238,11 @@ def test_ntuple_accepts_numpy_integers():
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_backward_does_not_recompute_phi(approximate, rng, monkeypatch):
     from convnp import GELU
-    from convnp.functional import activation as A
+    from convnp.layers import activation
 
     calls = []
-    original = A.gelu_phi
-    monkeypatch.setattr(A, "gelu_phi", lambda *args: calls.append(1) or original(*args))
+    original = activation.gelu_phi
+    monkeypatch.setattr(activation, "gelu_phi", lambda *args: calls.append(1) or original(*args))
     gelu = GELU(approximate).to(np.float64)
     x = rng.standard_normal((2, 3, 4))
     gelu(x)

@@ -1,4 +1,4 @@
-"""Pure array kernels: arrays and ints in, arrays out. No classes with state, no randomness.
+"""Pure array functions: arrays and ints in, arrays out. No classes with state, no randomness.
 
 Convolution three ways, one answer: ``convnp.naive`` (loops from the definition),
 ``conv2d_forward(..., algorithm='tensordot')`` (one ``np.tensordot`` per kernel offset,

@@ -1,4 +1,4 @@
-"""Loss kernels: cross-entropy on logits (fused with log-softmax) and mean squared error.
+"""Loss functions: cross-entropy on logits (fused with log-softmax) and mean squared error.
 
 Cross-entropy with target distribution ``q`` (one-hot for class indices, smoothed by
 ``label_smoothing`` = e as ``q = (1-e) q + e/C``)::

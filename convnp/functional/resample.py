@@ -1,4 +1,4 @@
-"""Resampling kernels: zero-insertion upsampling, downsampling, nearest-neighbour upsampling.
+"""Resampling functions: zero-insertion upsampling, downsampling, nearest-neighbour upsampling.
 
 All three work on the trailing spatial axes of an (N, C, L) or (N, C, H, W) array, with
 one integer factor ``k`` per spatial axis. For one axis, with ``n`` input samples:

@@ -8,7 +8,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp.functional import activation as A
+from convnp.functional.activation import (
+    gelu_backward,
+    gelu_phi,
+    leaky_relu,
+    leaky_relu_backward,
+    log_softmax,
+    log_softmax_backward,
+    relu,
+    relu_backward,
+    sigmoid,
+    sigmoid_backward,
+    softmax,
+    softmax_backward,
+    tanh_backward,
+)
 from convnp.layers.module import Module, check_grad, check_input
 from convnp.validate import check_choice, check_float, check_int
 
@@ -53,10 +67,10 @@ class ReLU(_Elementwise):
     """
 
     def f(self, x):
-        return A.relu(x)
+        return relu(x)
 
     def grad_x(self, grad_y, y):
-        return A.relu_backward(grad_y, y)
+        return relu_backward(grad_y, y)
 
 
 class LeakyReLU(_Elementwise):
@@ -76,10 +90,10 @@ class LeakyReLU(_Elementwise):
         self.negative_slope = check_float("LeakyReLU", "negative_slope", negative_slope)
 
     def f(self, x):
-        return A.leaky_relu(x, self.negative_slope)
+        return leaky_relu(x, self.negative_slope)
 
     def grad_x(self, grad_y, x):
-        return A.leaky_relu_backward(grad_y, x, self.negative_slope)
+        return leaky_relu_backward(grad_y, x, self.negative_slope)
 
     def extra_repr(self) -> str:
         return "" if self.negative_slope == 0.01 else f"negative_slope={self.negative_slope}"
@@ -96,10 +110,10 @@ class Sigmoid(_Elementwise):
     """
 
     def f(self, x):
-        return A.sigmoid(x)
+        return sigmoid(x)
 
     def grad_x(self, grad_y, y):
-        return A.sigmoid_backward(grad_y, y)
+        return sigmoid_backward(grad_y, y)
 
 
 class Tanh(_Elementwise):
@@ -116,7 +130,7 @@ class Tanh(_Elementwise):
         return np.tanh(x)
 
     def grad_x(self, grad_y, y):
-        return A.tanh_backward(grad_y, y)
+        return tanh_backward(grad_y, y)
 
 
 class GELU(_Elementwise):
@@ -136,7 +150,7 @@ class GELU(_Elementwise):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*) -> (*); keeps x and Phi(x), so backward need not evaluate erf again."""
         check_input(self, x)
-        phi = A.gelu_phi(x, self.approximate)
+        phi = gelu_phi(x, self.approximate)
         self._save((x, phi))
         return (x * phi).astype(x.dtype, copy=False)
 
@@ -144,7 +158,7 @@ class GELU(_Elementwise):
         """(*) -> (*): ``grad_x = grad_y * (Phi(x) + x * Phi'(x))``."""
         x, phi = self._saved()
         check_grad(self, grad_y, x.shape)
-        return A.gelu_backward(grad_y, x, self.approximate, phi)
+        return gelu_backward(grad_y, x, self.approximate, phi)
 
     def extra_repr(self) -> str:
         return "" if self.approximate == "none" else f"approximate={self.approximate!r}"
@@ -180,10 +194,10 @@ class Softmax(_SoftmaxNd):
     """
 
     def f(self, x):
-        return A.softmax(x, self.dim)
+        return softmax(x, self.dim)
 
     def grad_x(self, grad_y, y):
-        return A.softmax_backward(grad_y, y, self.dim)
+        return softmax_backward(grad_y, y, self.dim)
 
 
 class LogSoftmax(_SoftmaxNd):
@@ -197,10 +211,10 @@ class LogSoftmax(_SoftmaxNd):
     """
 
     def f(self, x):
-        return A.log_softmax(x, self.dim)
+        return log_softmax(x, self.dim)
 
     def grad_x(self, grad_y, y):
-        return A.log_softmax_backward(grad_y, y, self.dim)
+        return log_softmax_backward(grad_y, y, self.dim)
 
 
 class Identity(Module):

@@ -1,16 +1,20 @@
 """The speed variants in ``functional/_fast.py`` equal the plain versions they replace."""
 
 import numpy as np
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from reference import out_size_ref
 
 from convnp.functional._fast import (
+    SMALL_PRODUCT_FLOPS,
     conv2d_grad_x_by_correlation,
     correlation_is_cheaper,
     fast_col2im,
     fast_grad_weight,
     fast_im2col,
+    matmul,
+    one_blas_thread,
     short_rows,
 )
 from convnp.functional.columns import col2im, im2col
@@ -82,3 +86,25 @@ def test_fast_grad_weight_is_grad_y_times_cols_transposed(G, P, K, M, seed):
     gy, cols = rng.standard_normal((G, P, M)), rng.standard_normal((G, K, M))
     np.testing.assert_allclose(fast_grad_weight(gy, cols), gy @ cols.transpose(0, 2, 1),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shapes", [((2, 3, 4), (2, 4, 5)), ((300, 400), (400, 500))])
+def test_matmul_equals_np_matmul_and_restores_the_thread_count(shapes):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    before = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+              if lib["user_api"] == "blas"]
+    np.testing.assert_array_equal(matmul(a, b), np.matmul(a, b))
+    after = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+             if lib["user_api"] == "blas"]
+    assert after == before
+
+
+def test_small_products_run_on_one_blas_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with one_blas_thread():
+        seen = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+                if lib["user_api"] == "blas"]
+    assert seen and set(seen) == {1}
+    assert 2 * 64 * 400 * 120 < SMALL_PRODUCT_FLOPS < 2 * 64 * 576 * 32 * 32 * 32  # LeNet, large

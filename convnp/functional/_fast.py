@@ -16,9 +16,17 @@ convolution layers use these by default. The measurements behind each choice are
    its in/out channels swapped. It replaces col2im's scattered ``+=`` with im2col's
    plain copy, which moves less memory when the layer has about as many output as
    input channels.
+3. Small products on one BLAS thread (``matmul``). A second OpenBLAS thread buys
+   nothing on LeNet-sized products, and when another program keeps a core busy it
+   spin-waits for that core and makes them several times slower. Products under
+   ``SMALL_PRODUCT_FLOPS`` run on one thread; larger ones keep every thread the user
+   allows. The thread count is restored after each product; nothing else changes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -135,7 +143,7 @@ def conv2d_grad_x_by_correlation(grad_y: np.ndarray, weight: np.ndarray, padding
     cols = cols.reshape(G, C_out // G * kH * kW, N * H * W)
     flipped = weight[:, :, ::-1, ::-1].reshape(G, C_out // G, C_in_g, kH, kW)
     w = flipped.transpose(0, 2, 1, 3, 4).reshape(G, C_in_g, C_out // G * kH * kW)
-    return np.matmul(w, cols).reshape(G * C_in_g, N, H, W).transpose(1, 0, 2, 3)
+    return matmul(w, cols).reshape(G * C_in_g, N, H, W).transpose(1, 0, 2, 3)
 
 
 def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -157,4 +165,55 @@ def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
         >>> np.allclose(fast_grad_weight(gy, cols), gy @ cols.transpose(0, 2, 1))
         True
     """
-    return np.matmul(cols, grad_y_groups.transpose(0, 2, 1)).transpose(0, 2, 1)
+    return matmul(cols, grad_y_groups.transpose(0, 2, 1)).transpose(0, 2, 1)
+
+
+SMALL_PRODUCT_FLOPS = 1e8
+"""Products below this many flops (``2*M*K*N``) run on one BLAS thread; see ``matmul``."""
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul(a, b)``, on one BLAS thread when the product is small.
+
+    **Shape:** (..., M, K) @ (..., K, N) -> (..., M, N), as ``np.matmul``.
+
+    Example:
+        >>> a, b = np.ones((2, 3, 4)), np.ones((2, 4, 5))
+        >>> np.array_equal(matmul(a, b), np.matmul(a, b))
+        True
+    """
+    if 2 * a.size * b.shape[-1] >= SMALL_PRODUCT_FLOPS:
+        return np.matmul(a, b)
+    with one_blas_thread():
+        return np.matmul(a, b)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the block with every BLAS library on one thread, then restore its thread count.
+
+    Uses ``threadpoolctl`` to reach the BLAS library NumPy loaded. The libraries are looked
+    up once, on first use, and kept in ``_BLAS``.
+    """
+    libraries = _blas_libraries()
+    saved = [lib.get_num_threads() for lib in libraries]
+    for lib in libraries:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libraries, saved):
+            lib.set_num_threads(n)
+
+
+_BLAS: list | None = None
+
+
+def _blas_libraries() -> list:
+    """The threadpoolctl controllers of the loaded BLAS libraries, found on first use."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _BLAS

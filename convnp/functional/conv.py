@@ -18,11 +18,11 @@ Backward follows from it::
     grad_cols   = Wmat.T @ grad_Y          then grad_x = col2im(grad_cols)
     grad_bias   = grad_Y summed over N, H_out, W_out
 
-``np.matmul`` does one product per group; for G = 1 it is the same BLAS call as
-Chainer's ``np.tensordot(Wmat, cols, 1)``. By default the columns are built and folded
-by the equal but faster variants in ``_fast.py`` (two passes on small images, dL/dx by
-correlation where that moves less memory); ``columns.py`` has the plain loops they are
-tested against.
+``matmul`` is ``np.matmul``, one product per group; for G = 1 it is the same BLAS call
+as Chainer's ``np.tensordot(Wmat, cols, 1)``. The columns are built and folded, and the
+products run, by the equal but faster variants in ``_fast.py`` (two passes on small
+images, dL/dx by correlation where that moves less memory, small products on one BLAS
+thread); ``columns.py`` has the plain loops they are tested against.
 
 ``algorithm='tensordot'`` computes the same numbers without columns, one
 ``np.tensordot`` per kernel offset (``conv_tensordot.py``). The 1-D functions view
@@ -42,6 +42,7 @@ from convnp.functional._fast import (
     fast_col2im,
     fast_grad_weight,
     fast_im2col,
+    matmul,
 )
 from convnp.functional.shapes import Pair, as_2d, conv_output_size, lift_1d
 
@@ -103,7 +104,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     H_out, W_out = cols.shape[4], cols.shape[5]
     cols = cols.reshape(G, C_in_g * kH * kW, N * H_out * W_out)
     w = weight.reshape(G, C_out // G, C_in_g * kH * kW)
-    y = np.matmul(w, cols).reshape(C_out, N, H_out, W_out)  # Y = Wmat @ cols
+    y = matmul(w, cols).reshape(C_out, N, H_out, W_out)  # Y = Wmat @ cols
     if bias is not None:
         y += bias[:, None, None, None]
     cache = ConvCache(x.shape, cols, weight, bias is not None, stride, padding, dilation)
@@ -150,7 +151,7 @@ def conv2d_backward(grad_y: np.ndarray,
         return (conv2d_grad_x_by_correlation(grad_y, weight, padding, dilation, G),
                 grad_weight, grad_bias)
     w = weight.reshape(G, C_out // G, -1)
-    grad_cols = np.matmul(w.transpose(0, 2, 1), gy)  # Wmat.T @ grad_Y
+    grad_cols = matmul(w.transpose(0, 2, 1), gy)  # Wmat.T @ grad_Y
     grad_cols = grad_cols.reshape(C_in, kH, kW, N, H_out, W_out)
     grad_x = fast_col2im(grad_cols, x_shape, (kH, kW), stride, padding, dilation)
     return grad_x, grad_weight, grad_bias

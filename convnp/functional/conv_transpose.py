@@ -15,8 +15,8 @@ that starts at ``(h*sH, w*sW)``, summing where windows overlap::
 rows and the last ``pH - output_padding`` rows of ``y_full`` are dropped (likewise for
 columns), and the bias is added.
 
-The columns are built and folded by the equal, faster variants in ``_fast.py``
-(``columns.py`` has the plain loops).
+The columns are built and folded, and the products run, by the equal, faster variants
+in ``_fast.py`` (``columns.py`` has the plain loops).
 
 Forward, per group g::
 
@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from convnp.functional._fast import fast_col2im, fast_grad_weight, fast_im2col
+from convnp.functional._fast import fast_col2im, fast_grad_weight, fast_im2col, matmul
 from convnp.functional.shapes import Pair, as_2d, conv_transpose_output_size, lift_1d
 
 
@@ -102,7 +102,7 @@ def conv_transpose2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray
                          f"input of shape {x.shape}, kernel {(kH, kW)}, padding {padding}")
     x_groups = x.transpose(1, 0, 2, 3).reshape(G, C_in // G, N * H * W)
     w = weight.reshape(G, C_in // G, C_out_g * kH * kW)
-    cols = np.matmul(w.transpose(0, 2, 1), x_groups)  # (G, C_out/G*kH*kW, N*H*W)
+    cols = matmul(w.transpose(0, 2, 1), x_groups)  # (G, C_out/G*kH*kW, N*H*W)
     cols = cols.reshape(G * C_out_g, kH, kW, N, H, W)
     y = fast_col2im(cols, (N, G * C_out_g, out[0], out[1]), (kH, kW), stride, padding, dilation)
     if bias is not None:
@@ -140,7 +140,7 @@ def conv_transpose2d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
     grad_weight = fast_grad_weight(x_groups, cols).reshape(weight.shape)  # x_g @ cols_g.T
     if not input_grad:
         return None, grad_weight, grad_bias
-    grad_x = np.matmul(weight.reshape(G, C_in // G, C_out_g * kH * kW), cols)  # (G, C_in/G, N*H*W)
+    grad_x = matmul(weight.reshape(G, C_in // G, C_out_g * kH * kW), cols)  # (G, C_in/G, N*H*W)
     return grad_x.reshape(C_in, N, H, W).transpose(1, 0, 2, 3), grad_weight, grad_bias
 
 

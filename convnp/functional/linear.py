@@ -8,12 +8,15 @@ Backward, from the same matrix product:
     grad_weight = grad_y.T @ x               (out, in)
     grad_bias   = grad_y summed over N       (out,)
 
-Leading axes beyond the last are treated as batch axes, as in PyTorch.
+Leading axes beyond the last are treated as batch axes, as in PyTorch. The products run
+through ``_fast.matmul`` (``np.matmul``, on one BLAS thread when small).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from convnp.functional._fast import matmul
 
 
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None
@@ -34,7 +37,7 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None
         >>> linear_forward(np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]]), np.array([0.5]))[0]
         array([[11.5]])
     """
-    y = x @ weight.T
+    y = matmul(x, weight.T)
     if bias is not None:
         y += bias
     return y, x
@@ -55,7 +58,7 @@ def linear_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray,
         ``(grad_x (*, in), grad_weight (out, in), grad_bias (out,))``.
     """
     gy = grad_y.reshape(-1, grad_y.shape[-1])
-    grad_weight = gy.T @ x.reshape(-1, x.shape[-1])
+    grad_weight = matmul(gy.T, x.reshape(-1, x.shape[-1]))
     grad_bias = gy.sum(axis=0)
-    grad_x = grad_y @ weight if input_grad else None
+    grad_x = matmul(grad_y, weight) if input_grad else None
     return grad_x, grad_weight, grad_bias

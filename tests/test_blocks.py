@@ -154,3 +154,56 @@ def test_errors_name_the_container(rng):
         Concat(Identity(), MaxPool2d(2, stride=1))(np.zeros((1, 2, 4, 5), np.float32))
     with pytest.raises(RuntimeError, match="Residual.backward was called before forward"):
         Residual(Identity()).backward(np.zeros(3))
+
+
+# --------------------------------------------------------------------------- teaching tools
+def empirical_field(net, shape, position):
+    """The input rows and columns that reach output pixel ``position`` (in any channel)."""
+    x = np.random.default_rng(0).standard_normal(shape)
+    y = net(x)
+    g = np.zeros(y.shape)
+    g[(0, slice(None), *position)] = 1
+    support = np.nonzero(np.abs(net.backward(g)[0]).sum(axis=0))
+    return tuple((int(s.min()), int(s.max()) + 1) for s in support)
+
+
+def branchy_net(rng):
+    return Sequential(
+        Conv2d(1, 2, 3, padding=1, rng=rng, **F64),
+        Residual(Sequential(Conv2d(2, 2, 3, padding=1, rng=rng, **F64), Tanh(),
+                            Conv2d(2, 2, 3, padding=1, rng=rng, **F64))),
+        Concat(Conv2d(2, 1, 1, rng=rng, **F64), Conv2d(2, 1, (5, 3), padding=(2, 1), rng=rng,
+                                                       **F64)),
+        AvgPool2d(2))
+
+
+def test_receptive_field_takes_the_largest_branch_and_matches_the_gradient(rng):
+    from convnp import receptive_field
+
+    net = branchy_net(rng)
+    rf = receptive_field(net, (12, 14))
+    assert [row.name for row in rf.rows] == ["0", "1.body.0", "1.body.2", "2.0", "2.1", "3"]
+    assert rf.r == (12, 10)  # 1 + 2 + 2 + 2 (+4 or +2 from the (5, 3) branch) + 1
+    assert rf.region((2, 3)) == empirical_field(net, (1, 1, 12, 14), (2, 3))
+
+
+def test_receptive_field_errors_name_the_container(rng):
+    from convnp import receptive_field
+
+    odd = Concat(Identity(), Conv2d(1, 1, 1, stride=2, rng=rng))  # on a 1x1 input both fit
+    with pytest.raises(ValueError, match="the branches of Concat '0' have different jumps"):
+        receptive_field(Sequential(odd), 1)
+    ends = Residual(Sequential(Flatten()))
+    with pytest.raises(ValueError, match=r"layer '0.body.0' \(Flatten\) ends the grid inside "
+                                         r"the branch of Residual '0'"):
+        receptive_field(Sequential(ends), 9)
+
+
+def test_summary_counts_the_parameters_inside_blocks(rng):
+    from convnp import summary
+
+    net = branchy_net(rng)
+    table = summary(net, (1, 1, 12, 14))
+    assert [r.layer for r in table.rows] == ["Conv2d", "Residual", "Concat", "AvgPool2d"]
+    assert table.total_params == 20 + 2 * 38 + 3 + 31
+    assert table.rows[2].output_shape == (1, 2, 12, 14)

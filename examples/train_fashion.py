@@ -4,7 +4,7 @@
     python examples/train_fashion.py --model bn-lenet --epochs 3
     python examples/train_fashion.py --model densenet --sample --limit 512 --epochs 1
 
-Models (``convnp.models``): ``lenet`` (the modern LeNet-5), ``bn-lenet`` (d2l's
+Models (``convnp.models.ladder_model``): ``lenet`` (the modern LeNet-5), ``bn-lenet`` (d2l's
 BN-LeNet), ``nin``, ``vgg``, ``resnet`` and ``densenet``, all at Fashion-MNIST's native
 28x28 (d2l resizes to 96 or 224 px). Every model uses the same recipe unless a flag
 overrides it: SGD with momentum 0.9, weight decay 5e-4, batch 64, a cosine schedule
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,27 +36,18 @@ from convnp.data import (
     load_or_sample,
     normalize,
 )
-from convnp.layers import Sequential
 from convnp.losses import CrossEntropyLoss
-from convnp.models import densenet, lenet5, nin, resnet, vgg
+from convnp.models import LADDER, ladder_model
 from convnp.optim import SGD, CosineAnnealingLR
 from convnp.train import Trainer
 
-MODELS: dict[str, Callable[[np.random.Generator], Sequential]] = {
-    "lenet": lambda rng: lenet5("modern", rng=rng),
-    "bn-lenet": lambda rng: lenet5("batchnorm", rng=rng),
-    "nin": lambda rng: nin(rng=rng),
-    "vgg": lambda rng: vgg(rng=rng),
-    "resnet": lambda rng: resnet(rng=rng),
-    "densenet": lambda rng: densenet(rng=rng),
-}
 LEARNING_RATES = {"lenet": 0.05, "bn-lenet": 0.1, "nin": 0.02, "vgg": 0.02, "resnet": 0.05,
                   "densenet": 0.05}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", choices=list(MODELS), default="resnet")
+    p.add_argument("--model", choices=LADDER, default="resnet")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, help="default: the model's entry in LEARNING_RATES")
@@ -111,7 +101,7 @@ def main(argv: list[str] | None = None) -> float:
     start = time.perf_counter()
     x_train, y_train, x_test, y_test, description = load_data(args)
     rng = np.random.default_rng(args.seed)
-    model = MODELS[args.model](rng)
+    model = ladder_model(args.model, rng=rng)
     n_params = sum(p.data.size for p in model.parameters())
     print(f"{args.model} ({n_params:,} parameters) on {description}: {len(x_train)} training, "
           f"{len(x_test)} test images; {args.epochs} epochs, batch {args.batch_size}, "

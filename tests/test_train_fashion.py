@@ -46,7 +46,7 @@ def test_arguments(capsys):
     module = load_example()
     args = module.parse_args(["--model", "densenet"])
     assert (args.lr, args.batch_size, args.epochs) == (module.LEARNING_RATES["densenet"], 64, 10)
-    assert set(module.MODELS) == {"lenet", "bn-lenet", "nin", "vgg", "resnet", "densenet"}
+    assert set(module.LEARNING_RATES) == set(module.LADDER)
     with pytest.raises(SystemExit):
         module.parse_args(["--model", "alexnet"])
     with pytest.raises(SystemExit):

@@ -157,3 +157,31 @@ def densenet(growth_rate: int = 12, block_config: tuple[int, ...] = (4, 4, 4),
                   Linear(channels, num_classes, **kw)):
         net.append(layer)
     return net
+
+
+LADDER = ("lenet", "bn-lenet", "nin", "vgg", "resnet", "densenet")
+
+
+def ladder_model(name: str, *, rng: np.random.Generator | None = None,
+                 dtype=np.float32) -> Sequential:
+    """Build the ladder model ``name`` with its defaults: one of ``LADDER``.
+
+    ``'lenet'`` is ``lenet5('modern')``, ``'bn-lenet'`` is ``lenet5('batchnorm')``.
+
+    **Shape:** (N, 1, 28, 28) -> (N, 10).
+
+    Example:
+        >>> ladder_model("bn-lenet", rng=np.random.default_rng(0))[1]
+        BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    """
+    from convnp.models.lenet import lenet5
+    from convnp.models.resnet import resnet
+
+    builders = {"lenet": lambda: lenet5("modern", rng=rng, dtype=dtype),
+                "bn-lenet": lambda: lenet5("batchnorm", rng=rng, dtype=dtype),
+                "nin": lambda: nin(rng=rng, dtype=dtype), "vgg": lambda: vgg(rng=rng, dtype=dtype),
+                "resnet": lambda: resnet(rng=rng, dtype=dtype),
+                "densenet": lambda: densenet(rng=rng, dtype=dtype)}
+    if name not in builders:
+        raise ValueError(f"ladder_model: name must be one of {LADDER}, got {name!r}")
+    return builders[name]()

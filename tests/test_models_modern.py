@@ -6,7 +6,17 @@ import pytest
 from convnp import BatchNorm1d, BatchNorm2d, Residual, gradcheck, summary
 from convnp.data import load_mnist_sample
 from convnp.losses import CrossEntropyLoss
-from convnp.models import ConvBlock, ResBlock, densenet, lenet5, nin, resnet, vgg
+from convnp.models import (
+    LADDER,
+    ConvBlock,
+    ResBlock,
+    densenet,
+    ladder_model,
+    lenet5,
+    nin,
+    resnet,
+    vgg,
+)
 from convnp.optim import SGD
 
 MODELS = {
@@ -53,6 +63,14 @@ def test_bn_lenet_puts_batch_norm_before_every_hidden_activation(rng):
     extra = sum(p.data.size for p in net.parameters()) - sum(
         p.data.size for p in lenet5(rng=rng).parameters())
     assert extra == 2 * (6 + 16 + 120 + 84)
+
+
+def test_ladder_model_names(rng):
+    assert LADDER == ("lenet", "bn-lenet", "nin", "vgg", "resnet", "densenet")
+    assert repr(ladder_model("lenet", rng=rng)) == repr(lenet5())
+    assert repr(ladder_model("resnet", rng=rng)) == repr(resnet())
+    with pytest.raises(ValueError, match="ladder_model: name must be one of"):
+        ladder_model("alexnet")
 
 
 # --------------------------------------------------------------------------- ResBlock

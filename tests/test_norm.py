@@ -255,3 +255,8 @@ def test_errors_name_the_layer_and_the_values():
         BatchNorm2d(3)(np.zeros((2, 3, 4, 5)))
     with pytest.raises(RuntimeError, match="LayerNorm.backward was called before forward"):
         LayerNorm(3).backward(np.zeros((1, 3), np.float32))
+
+
+def test_layer_norm_rejects_too_few_axes():
+    with pytest.raises(ValueError, match=r"LayerNorm: expected input of shape \(\*, 2, 3, 4\)"):
+        LayerNorm((2, 3, 4))(np.zeros((3, 4), np.float32))

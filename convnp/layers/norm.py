@@ -245,7 +245,7 @@ class LayerNorm(Module):
         """(*, D_1, ..., D_n) -> same."""
         check_input(self, x, x.ndim if isinstance(x, np.ndarray) else 0, dtype=self.dtype)
         n = len(self.normalized_shape)
-        if x.shape[x.ndim - n:] != self.normalized_shape or x.ndim < n:
+        if x.ndim < n or x.shape[x.ndim - n:] != self.normalized_shape:
             raise ValueError(f"LayerNorm: expected input of shape (*, "
                              f"{', '.join(map(str, self.normalized_shape))}), got {x.shape}")
         y, cache = layer_norm_forward(x, n, _data(self.weight), _data(self.bias), self.eps)

@@ -131,15 +131,27 @@ def batch_norm_backward(grad_y: np.ndarray, cache: tuple
                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Gradients of ``batch_norm_forward``, through the batch statistics.
 
+    With ``g = grad_y`` and sums over the ``M`` values of each channel,
+    ``sum(g)`` is ``grad_bias`` and ``sum(g * x_hat)`` is ``grad_weight``, and the same two
+    sums give the input gradient (``normalize_backward`` with ``dL/dx_hat = weight * g``)::
+
+        grad_x = weight * inv_std * (g - sum(g)/M - x_hat * sum(g * x_hat)/M)
+
+    so one pass of two reductions per channel serves all three gradients.
+
     Returns:
         ``(grad_x, grad_weight, grad_bias)``; the last two are None without affine.
 
     **Shape:** grad_y (N, C, *) -> grad_x (N, C, *); grad_weight, grad_bias (C,).
     """
     x_hat, inv_std, weight, bias_used, axes = cache
-    grad_x_hat, grad_weight, grad_bias = _affine_backward(grad_y, x_hat, weight, bias_used,
-                                                          axes, per_channel=True)
-    return normalize_backward(grad_x_hat, x_hat, inv_std, axes), grad_weight, grad_bias
+    m = grad_y.size // grad_y.shape[1]
+    sum_g = grad_y.sum(axis=axes, keepdims=True)
+    sum_gx = np.sum(grad_y * x_hat, axis=axes, keepdims=True)
+    scale = inv_std if weight is None else inv_std * _per_channel(weight, grad_y.ndim)
+    grad_x = scale * (grad_y - sum_g / m - x_hat * (sum_gx / m))
+    return (grad_x, None if weight is None else sum_gx.ravel(),
+            sum_g.ravel() if bias_used else None)
 
 
 def batch_norm_eval_forward(x: np.ndarray, running_mean: np.ndarray, running_var: np.ndarray,

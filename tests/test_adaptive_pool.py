@@ -138,3 +138,12 @@ def test_dropout2d_errors():
         Dropout2d(1.5)
     with pytest.raises(ValueError, match=r"Dropout2d: expected a 4-D input \(N, C, H, W\)"):
         Dropout2d(0.5)(np.zeros((2, 3, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept(rng, dtype):
+    for layer, shape in ((AdaptiveAvgPool2d((2, 3)), (2, 3, 5, 7)),
+                         (AdaptiveAvgPool1d(3), (2, 3, 7)), (Dropout2d(0.5, rng=rng),
+                                                             (2, 3, 5, 7))):
+        y = layer(rng.standard_normal(shape).astype(dtype))
+        assert y.dtype == dtype and layer.backward(np.ones_like(y)).dtype == dtype

@@ -260,3 +260,23 @@ def test_errors_name_the_layer_and_the_values():
 def test_layer_norm_rejects_too_few_axes():
     with pytest.raises(ValueError, match=r"LayerNorm: expected input of shape \(\*, 2, 3, 4\)"):
         LayerNorm((2, 3, 4))(np.zeros((3, 4), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make, shape", [
+    (lambda d: BatchNorm2d(3, dtype=d), (4, 3, 5, 6)),
+    (lambda d: BatchNorm2d(3, dtype=d).eval(), (4, 3, 5, 6)),
+    (lambda d: BatchNorm1d(3, momentum=None, dtype=d), (4, 3, 7)),
+    (lambda d: LayerNorm((5, 6), dtype=d), (4, 3, 5, 6)),
+    (lambda d: GroupNorm(3, 6, dtype=d), (2, 6, 5, 4)),
+])
+def test_dtype_is_kept_end_to_end(rng, dtype, make, shape):
+    """float32 stays float32 in the output, the input gradient, every grad and buffer."""
+    layer = make(dtype)
+    x = rng.standard_normal(shape).astype(dtype)
+    y = layer(x)
+    assert y.dtype == dtype
+    assert layer.backward(np.ones_like(y)).dtype == dtype
+    assert all(p.grad.dtype == dtype for p in layer.parameters())
+    assert all(b.dtype == dtype for name, b in layer.named_buffers()
+               if name != "num_batches_tracked")

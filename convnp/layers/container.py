@@ -234,7 +234,7 @@ class Concat(Module):
         return self.branches[index]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """x -> the branch outputs concatenated along ``dim``."""
+        """(N, C_in, *) -> (N, C_1 + ... + C_k, *) for dim=1: the branch outputs, concatenated."""
         outs = [branch(x) for branch in self.branches]
         first = outs[0]
         if not -first.ndim <= self.dim < first.ndim:
@@ -251,7 +251,7 @@ class Concat(Module):
         return y
 
     def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Concatenated output gradient -> input gradient, the sum over the branches."""
+        """(N, C_1 + ... + C_k, *) -> (N, C_in, *): split, each branch back, summed."""
         dim, sizes, y_shape = self._saved()
         check_grad(self, grad_y, y_shape)
         parts = np.split(grad_y, np.cumsum(sizes)[:-1], axis=dim)

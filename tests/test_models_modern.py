@@ -75,10 +75,11 @@ def test_ladder_model_names(rng):
 
 # --------------------------------------------------------------------------- ResBlock
 @pytest.mark.parametrize("args, identity", [
-    ((4, 4, 3, 1, 1), True), ((4, 4, 1, 1, 0), True), ((4, 6, 3, 1, 1), False),
-    ((4, 4, 3, 2, 1), False), ((4, 4, 3, 1, 0), False),
+    ((4, 4, 1, 1, 0), True), ((4, 4, 3, 1, 1), False), ((4, 6, 1, 1, 0), False),
+    ((4, 4, 1, 2, 0), False), ((4, 4, 1, 1, 1), False), ((4, 4, 3, 1, 0), False),
 ])
-def test_resblock_shortcut_is_a_convblock_exactly_when_the_shape_changes(rng, args, identity):
+def test_resblock_shortcut_follows_the_homework_test(rng, args, identity):
+    """ConvBlock if stride != 1 or in != out or filter_size != 1 or padding != 0."""
     block = ResBlock(*args, rng=rng, dtype=np.float64)
     residual = block[0]
     assert isinstance(residual, Residual)
@@ -90,7 +91,12 @@ def test_resblock_shortcut_is_a_convblock_exactly_when_the_shape_changes(rng, ar
     assert (y >= 0).all()  # the final ReLU
 
 
-@pytest.mark.parametrize("args", [(2, 2, 3, 1, 1), (2, 3, 3, 2, 1)])
+def test_resblock_defaults_are_the_homeworks(rng):
+    block = ResBlock(2, 2, 3, rng=rng)  # stride 3, padding 1
+    assert block(np.zeros((2, 2, 7, 10), np.float32)).shape == (2, 2, 3, 4)
+
+
+@pytest.mark.parametrize("args", [(2, 2, 1, 1, 0), (2, 3, 3, 2, 1)])
 def test_resblock_gradcheck(rng, args):
     block = ResBlock(*args, rng=rng, dtype=np.float64)
     assert gradcheck(block, rng.standard_normal((3, 2, 4, 5)))

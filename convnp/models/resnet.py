@@ -39,8 +39,8 @@ def ConvBlock(in_channels: int, out_channels: int, filter_size: int, stride: int
                       BatchNorm2d(out_channels, dtype=dtype))
 
 
-def ResBlock(in_channels: int, out_channels: int, filter_size: int, stride: int = 1,
-             padding: int = 0, *, rng: np.random.Generator | None = None,
+def ResBlock(in_channels: int, out_channels: int, filter_size: int, stride: int = 3,
+             padding: int = 1, *, rng: np.random.Generator | None = None,
              dtype=np.float32) -> Sequential:
     """The CMU 11-785 homework's residual block, built from ``Residual``.
 
@@ -48,9 +48,11 @@ def ResBlock(in_channels: int, out_channels: int, filter_size: int, stride: int 
 
     - ``main`` is ``ConvBlock(in, out, filter_size, stride, padding)``, ReLU, then a 1x1
       ``ConvBlock(out, out, 1, 1, 0)``;
-    - ``shortcut`` is ``ConvBlock(in, out, filter_size, stride, padding)`` whenever the
-      shape changes (other channel count, a stride, or a filter and padding that change
-      the size: ``2 padding != filter_size - 1``), and the identity otherwise.
+    - ``shortcut`` is ``ConvBlock(in, out, filter_size, stride, padding)`` unless the first
+      convolution is a plain 1x1 one, the homework's test: it is a ConvBlock if
+      ``stride != 1 or in_channels != out_channels or filter_size != 1 or padding != 0``,
+      else the identity. (So a 3x3 block with padding 1 that keeps the shape still gets
+      a ConvBlock shortcut.) The defaults ``stride=3, padding=1`` are the homework's.
 
     The homework's BatchNorm2d differs from PyTorch's, which convnp follows:
 
@@ -76,16 +78,16 @@ def ResBlock(in_channels: int, out_channels: int, filter_size: int, stride: int 
         >>> block = ResBlock(3, 8, 3, 2, 1, rng=np.random.default_rng(0))
         >>> block(np.zeros((2, 3, 7, 9), np.float32)).shape
         (2, 8, 4, 5)
-        >>> type(block[0].shortcut).__name__, ResBlock(8, 8, 3, 1, 1)[0].shortcut
+        >>> type(block[0].shortcut).__name__, ResBlock(8, 8, 1, 1, 0)[0].shortcut
         ('Sequential', None)
     """
     kw = {"rng": rng, "dtype": dtype}
     main = Sequential(ConvBlock(in_channels, out_channels, filter_size, stride, padding, **kw),
                       ReLU(), ConvBlock(out_channels, out_channels, 1, 1, 0, **kw))
-    same_shape = (in_channels == out_channels and stride == 1
-                  and 2 * padding == filter_size - 1)
-    shortcut = None if same_shape else ConvBlock(in_channels, out_channels, filter_size, stride,
-                                                 padding, **kw)
+    plain_1x1 = (stride == 1 and in_channels == out_channels and filter_size == 1
+                 and padding == 0)
+    shortcut = None if plain_1x1 else ConvBlock(in_channels, out_channels, filter_size, stride,
+                                                padding, **kw)
     return Sequential(Residual(main, shortcut), ReLU())
 
 

@@ -107,8 +107,10 @@ def from_torch(module: torch.nn.Sequential, *, rng: np.random.Generator | None =
     if type(module) is not nn.Sequential:
         raise TypeError(f"from_torch: expected a torch.nn.Sequential, got "
                         f"{type(module).__name__}")
-    return _sequential_from_torch(module, "", rng if rng is not None else
-                                  np.random.default_rng())
+    net = _sequential_from_torch(module, "", rng if rng is not None else np.random.default_rng())
+    for ours, theirs in zip(net.modules(), module.modules()):  # the same tree, in order
+        ours.training = theirs.training
+    return net
 
 
 def to_torch(model: Sequential) -> torch.nn.Sequential:
@@ -142,7 +144,10 @@ def to_torch(model: Sequential) -> torch.nn.Sequential:
     """
     if type(model) is not Sequential:
         raise TypeError(f"to_torch: expected a convnp Sequential, got {type(model).__name__}")
-    return _sequential_to_torch(model, "")
+    net = _sequential_to_torch(model, "")
+    for theirs, ours in zip(net.modules(), model.modules()):  # the same tree, in order
+        theirs.training = ours.training
+    return net
 
 
 # ---------------------------------------------------------------------- torch -> convnp
@@ -166,7 +171,6 @@ def _layer_from_torch(m: Any, where: str, rng: np.random.Generator) -> Module:
                     for name, c in m.named_children()]
         block = (Residual(*children) if t is _torch_class("TorchResidual")
                  else Concat(*children, dim=m.dim))
-        block.training = m.training
         return block
     try:
         layer = _build_from_torch(m, nn, rng)
@@ -283,7 +287,6 @@ def _layer_to_torch(layer: Module, where: str) -> torch.nn.Module:
         children = [_layer_to_torch(c, f"{where}.{name}") for name, c in layer.named_children()]
         block = (_torch_class("TorchResidual")(*children) if type(layer) is Residual
                  else _torch_class("TorchConcat")(*children, dim=layer.dim))
-        block.training = layer.training
         return block
     m = _build_torch(layer, torch.nn)
     if m is None:

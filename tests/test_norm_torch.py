@@ -181,3 +181,12 @@ def test_dropout2d_converts_both_ways(rng):
     net = interop.from_torch(nn.Sequential(nn.Dropout2d(0.3)))
     assert isinstance(net[0], Dropout2d) and net[0].p == 0.3
     assert isinstance(interop.to_torch(net)[0], nn.Dropout2d)
+
+
+def test_modes_carry_over_into_blocks(rng):
+    net = Sequential(Residual(BatchNorm2d(2), Dropout2d(0.5, rng=rng)))
+    net[0].shortcut.eval()
+    tnet = interop.to_torch(net)
+    assert tnet[0].body.training and not tnet[0].shortcut.training
+    back = interop.from_torch(tnet)
+    assert back[0].body.training and not back[0].shortcut.training

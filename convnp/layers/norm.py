@@ -76,11 +76,12 @@ class _BatchNorm(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(N, C, *) -> (N, C, *): batch statistics in training, running ones in eval."""
         name = type(self).__name__
-        if isinstance(x, np.ndarray) and x.ndim not in self._ndims:
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{name}: expected a numpy.ndarray input, got {type(x).__name__}")
+        if x.ndim not in self._ndims:
             raise ValueError(f"{name}: expected input of shape {self._layouts}, got shape "
                              f"{x.shape}")
-        check_input(self, x, self._ndims[0] if not isinstance(x, np.ndarray) else x.ndim,
-                    self.num_features, self.dtype)
+        check_input(self, x, x.ndim, self.num_features, self.dtype)
         use_batch = self.training or not self.track_running_stats
         if not use_batch:
             y, cache = batch_norm_eval_forward(x, self.running_mean, self.running_var,

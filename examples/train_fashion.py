@@ -41,7 +41,7 @@ from convnp.models import LADDER, ladder_model
 from convnp.optim import SGD, CosineAnnealingLR
 from convnp.train import Trainer
 
-LEARNING_RATES = {"lenet": 0.05, "bn-lenet": 0.1, "nin": 0.02, "vgg": 0.02, "resnet": 0.05,
+LEARNING_RATES = {"lenet": 0.05, "bn-lenet": 0.1, "nin": 0.05, "vgg": 0.02, "resnet": 0.05,
                   "densenet": 0.05}
 
 

@@ -14,6 +14,7 @@ from convnp.layers import (
     Residual,
     Sequential,
 )
+from convnp.models.ladder import d2l_init
 
 
 def ConvBlock(in_channels: int, out_channels: int, filter_size: int, stride: int = 1,
@@ -128,7 +129,8 @@ def resnet(widths: tuple[int, ...] = (16, 32, 64, 128), blocks: tuple[int, ...] 
     stages of two basic blocks with 64, 128, 256, 512 channels. For 28x28 input the
     stem is one 3x3 convolution with BatchNorm and ReLU, with no pooling, and the widths
     are divided by four; stages 2-4 halve the size: 28 -> 28 -> 14 -> 7 -> 4. Global
-    average pooling and one linear layer make the logits.
+    average pooling and one linear layer make the logits. Weights are initialised as in
+    d2l (``d2l_init``: Xavier-uniform for every convolution and linear layer).
 
     Args:
         widths: channels of each stage (the stem has ``widths[0]``).
@@ -160,4 +162,4 @@ def resnet(widths: tuple[int, ...] = (16, 32, 64, 128), blocks: tuple[int, ...] 
             channels = width
     for layer in (AdaptiveAvgPool2d(1), Flatten(), Linear(channels, num_classes, **kw)):
         net.append(layer)
-    return net
+    return d2l_init(net, rng)

@@ -200,7 +200,7 @@ class Module:
         return self
 
     def to(self, dtype: np.dtype | type) -> Module:
-        """Cast every parameter to ``dtype``; returns self.
+        """Cast every parameter (and floating-point buffer) to ``dtype``; returns self.
 
         Each ``Parameter`` object stays the same (an optimizer holding it still works),
         but its ``.data`` is replaced by a cast copy and its ``.grad`` by fresh zeros, so

@@ -12,6 +12,12 @@ subclass with its own ``forward`` is reported as unsupported rather than silentl
 converted. Children of a PyTorch ``Sequential`` built from an ``OrderedDict`` lose
 their names: convnp numbers them ``0, 1, ...``.
 
+convnp's ``Residual`` and ``Concat`` have no class in PyTorch: ``to_torch`` turns them
+into ``convnp.interop.TorchResidual`` and ``convnp.interop.TorchConcat``, two small
+``torch.nn.Module`` classes defined here (built on first use) with the same children
+and ``state_dict`` keys, and ``from_torch`` turns those back. BatchNorm's running
+statistics and ``num_batches_tracked`` are copied with the weights.
+
 PyTorch is imported inside the functions only: convnp never needs it to run.
 """
 
@@ -23,13 +29,21 @@ import numpy as np
 
 from convnp.layers import (
     GELU,
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
     AvgPool1d,
     AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Concat,
     Conv1d,
     Conv2d,
     Dropout,
+    Dropout2d,
     Flatten,
+    GroupNorm,
     Identity,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -37,6 +51,7 @@ from convnp.layers import (
     MaxPool2d,
     Module,
     ReLU,
+    Residual,
     Sequential,
     Sigmoid,
     Softmax,
@@ -56,9 +71,11 @@ def from_torch(module: torch.nn.Sequential, *, rng: np.random.Generator | None =
     """Build the convnp ``Sequential`` equivalent to a ``torch.nn.Sequential``, weights copied.
 
     Supported: Conv1d/2d (every padding mode, ``'same'``/``'valid'``), ConvTranspose1d/2d,
-    MaxPool1d/2d, AvgPool1d/2d, Linear, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, GELU,
-    Softmax, LogSoftmax (with an explicit ``dim``), Identity, Dropout, Upsample
-    (``mode='nearest'``, integer ``scale_factor``) and nested Sequential.
+    MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, Linear, Flatten, ReLU, LeakyReLU,
+    Sigmoid, Tanh, GELU, Softmax, LogSoftmax (with an explicit ``dim``), Identity,
+    Dropout, Dropout2d, BatchNorm1d/2d, LayerNorm, GroupNorm, Upsample
+    (``mode='nearest'``, integer ``scale_factor``), nested Sequential, and this module's
+    ``TorchResidual`` and ``TorchConcat``.
 
     Args:
         module: the PyTorch model, on the CPU, float32 or float64.
@@ -90,8 +107,10 @@ def from_torch(module: torch.nn.Sequential, *, rng: np.random.Generator | None =
     if type(module) is not nn.Sequential:
         raise TypeError(f"from_torch: expected a torch.nn.Sequential, got "
                         f"{type(module).__name__}")
-    return _sequential_from_torch(module, "", rng if rng is not None else
-                                  np.random.default_rng())
+    net = _sequential_from_torch(module, "", rng if rng is not None else np.random.default_rng())
+    for ours, theirs in zip(net.modules(), module.modules()):  # the same tree, in order
+        ours.training = theirs.training
+    return net
 
 
 def to_torch(model: Sequential) -> torch.nn.Sequential:
@@ -125,7 +144,10 @@ def to_torch(model: Sequential) -> torch.nn.Sequential:
     """
     if type(model) is not Sequential:
         raise TypeError(f"to_torch: expected a convnp Sequential, got {type(model).__name__}")
-    return _sequential_to_torch(model, "")
+    net = _sequential_to_torch(model, "")
+    for theirs, ours in zip(net.modules(), model.modules()):  # the same tree, in order
+        theirs.training = ours.training
+    return net
 
 
 # ---------------------------------------------------------------------- torch -> convnp
@@ -144,6 +166,12 @@ def _layer_from_torch(m: Any, where: str, rng: np.random.Generator) -> Module:
     t, cls = type(m), type(m).__name__
     if t is nn.Sequential:
         return _sequential_from_torch(m, where + ".", rng)
+    if t in (_torch_class("TorchResidual"), _torch_class("TorchConcat")):
+        children = [_layer_from_torch(c, f"{where}.{name}", rng)
+                    for name, c in m.named_children()]
+        block = (Residual(*children) if t is _torch_class("TorchResidual")
+                 else Concat(*children, dim=m.dim))
+        return block
     try:
         layer = _build_from_torch(m, nn, rng)
     except ValueError as e:
@@ -155,6 +183,9 @@ def _layer_from_torch(m: Any, where: str, rng: np.random.Generator) -> Module:
     for name, p in layer.named_parameters():
         p.data[...] = torch_params[name].detach().cpu().numpy()
         p.requires_grad = torch_params[name].requires_grad
+    torch_buffers = dict(m.named_buffers())
+    for name, b in layer.named_buffers():
+        b[...] = torch_buffers[name].detach().cpu().numpy()
     return layer
 
 
@@ -183,6 +214,21 @@ def _build_from_torch(m: Any, nn: Any, rng: np.random.Generator) -> Module | Non
             raise ValueError(f"divisor_override={m.divisor_override} is not supported")
         pool = AvgPool1d if t is nn.AvgPool1d else AvgPool2d
         return pool(m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad)
+    if t in (nn.BatchNorm1d, nn.BatchNorm2d):
+        norm = BatchNorm1d if t is nn.BatchNorm1d else BatchNorm2d
+        return norm(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats,
+                    dtype=_numpy_dtype(m.weight if m.affine else m.running_mean))
+    if t is nn.LayerNorm:
+        return LayerNorm(m.normalized_shape, m.eps, m.elementwise_affine, m.bias is not None,
+                         dtype=_numpy_dtype(m.weight))
+    if t is nn.GroupNorm:
+        return GroupNorm(m.num_groups, m.num_channels, m.eps, m.affine,
+                         dtype=_numpy_dtype(m.weight))
+    if t in (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d):
+        size = m.output_size
+        return (AdaptiveAvgPool1d(size[0] if isinstance(size, tuple) else size)
+                if t is nn.AdaptiveAvgPool1d else
+                AdaptiveAvgPool2d(tuple(size) if isinstance(size, (tuple, list)) else size))
     if t is nn.Linear:
         return Linear(m.in_features, m.out_features, m.bias is not None, rng=rng,
                       dtype=_numpy_dtype(m.weight))
@@ -202,13 +248,16 @@ def _build_from_torch(m: Any, nn: Any, rng: np.random.Generator) -> Module | Non
     simple = {nn.ReLU: ReLU, nn.Sigmoid: Sigmoid, nn.Tanh: Tanh, nn.Identity: Identity,
               nn.LeakyReLU: lambda: LeakyReLU(m.negative_slope),
               nn.GELU: lambda: GELU(m.approximate),
-              nn.Dropout: lambda: Dropout(m.p, rng=rng)}
+              nn.Dropout: lambda: Dropout(m.p, rng=rng),
+              nn.Dropout2d: lambda: Dropout2d(m.p, rng=rng)}
     return simple[t]() if t in simple else None
 
 
-def _numpy_dtype(weight: torch.Tensor) -> np.dtype:
+def _numpy_dtype(weight: torch.Tensor | None) -> np.dtype:
     import torch
 
+    if weight is None:  # a norm layer without affine parameters or running statistics
+        return np.dtype(np.float32)
     dtypes = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
     if weight.dtype not in dtypes:
         raise ValueError(f"weights of dtype {weight.dtype} are not supported (float32 or "
@@ -234,6 +283,11 @@ def _layer_to_torch(layer: Module, where: str) -> torch.nn.Module:
     cls = type(layer).__name__
     if type(layer) is Sequential:
         return _sequential_to_torch(layer, where + ".")
+    if type(layer) in (Residual, Concat):
+        children = [_layer_to_torch(c, f"{where}.{name}") for name, c in layer.named_children()]
+        block = (_torch_class("TorchResidual")(*children) if type(layer) is Residual
+                 else _torch_class("TorchConcat")(*children, dim=layer.dim))
+        return block
     m = _build_torch(layer, torch.nn)
     if m is None:
         raise TypeError(f"to_torch: layer {where} ({cls}) has no PyTorch equivalent in "
@@ -243,6 +297,9 @@ def _layer_to_torch(layer: Module, where: str) -> torch.nn.Module:
         for name, p in layer.named_parameters():
             torch_params[name].copy_(torch.from_numpy(np.array(p.data)))
             torch_params[name].requires_grad_(p.requires_grad)
+        torch_buffers = dict(m.named_buffers())
+        for name, b in layer.named_buffers():
+            torch_buffers[name].copy_(torch.from_numpy(np.array(b)))
     return m
 
 
@@ -267,6 +324,21 @@ def _build_torch(layer: Module, nn: Any) -> Any:
         pool = nn.AvgPool1d if t is AvgPool1d else nn.AvgPool2d
         return pool(layer.kernel_size, layer.stride, layer.padding, layer.ceil_mode,
                     layer.count_include_pad)
+    if t in (BatchNorm1d, BatchNorm2d):
+        norm = nn.BatchNorm1d if t is BatchNorm1d else nn.BatchNorm2d
+        return norm(layer.num_features, layer.eps, layer.momentum, layer.affine,
+                    layer.track_running_stats, dtype=_torch_dtype(layer.dtype))
+    if t is LayerNorm:
+        return nn.LayerNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine,
+                            layer.bias is not None, dtype=_torch_dtype(layer.dtype))
+    if t is GroupNorm:
+        return nn.GroupNorm(layer.num_groups, layer.num_channels, layer.eps, layer.affine,
+                            dtype=_torch_dtype(layer.dtype))
+    if t in (AdaptiveAvgPool1d, AdaptiveAvgPool2d):
+        pool = nn.AdaptiveAvgPool1d if t is AdaptiveAvgPool1d else nn.AdaptiveAvgPool2d
+        return pool(layer.output_size)
+    if t is Dropout2d:
+        return nn.Dropout2d(layer.p)
     if t is Linear:
         return nn.Linear(layer.in_features, layer.out_features, layer.bias is not None,
                          dtype=_torch_dtype(layer.dtype))
@@ -297,3 +369,47 @@ def _torch_dtype(dtype: np.dtype) -> torch.dtype:
         raise ValueError(f"to_torch: parameters of dtype {dtype} are not supported (float32 "
                          "or float64 only)")
     return dtypes[np.dtype(dtype)]
+
+
+# ---------------------------------------------------------------------- torch containers
+_TORCH_CLASSES: dict[str, type] = {}
+
+
+def _torch_class(name: str) -> type:
+    """``TorchResidual`` or ``TorchConcat``, defined on first use (so torch stays optional)."""
+    if not _TORCH_CLASSES:
+        import torch
+        import torch.nn as nn
+
+        class TorchResidual(nn.Module):
+            """``body(x) + shortcut(x)`` (identity shortcut if None): convnp's ``Residual``."""
+
+            def __init__(self, body: nn.Module, shortcut: nn.Module | None = None) -> None:
+                super().__init__()
+                self.body = body
+                self.shortcut = shortcut
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.body(x) + (x if self.shortcut is None else self.shortcut(x))
+
+        class TorchConcat(nn.Module):
+            """Every branch on x, concatenated along ``dim``: convnp's ``Concat``."""
+
+            def __init__(self, *branches: nn.Module, dim: int = 1) -> None:
+                super().__init__()
+                for i, branch in enumerate(branches):
+                    self.add_module(str(i), branch)
+                self.dim = dim
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return torch.cat([branch(x) for branch in self.children()], dim=self.dim)
+
+        _TORCH_CLASSES.update(TorchResidual=TorchResidual, TorchConcat=TorchConcat)
+    return _TORCH_CLASSES[name]
+
+
+def __getattr__(name: str) -> type:
+    """``convnp.interop.TorchResidual`` and ``TorchConcat`` (this imports torch)."""
+    if name in ("TorchResidual", "TorchConcat"):
+        return _torch_class(name)
+    raise AttributeError(f"module 'convnp.interop' has no attribute {name!r}")

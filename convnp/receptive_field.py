@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from convnp.functional.shapes import conv_output_size, ntuple, pool_output_size
+from convnp.layers.container import Concat, Residual, Sequential
 from convnp.layers.conv import Conv1d, Conv2d
 from convnp.layers.linear import Flatten, Linear
 from convnp.layers.module import Module, inspection_mode
@@ -162,7 +163,10 @@ def receptive_field(model: Module, input_size: int | Sizes) -> ReceptiveField:
     ``n_out = floor((n_in + 2p - k_eff)/s) + 1``, ``r_out = r_in + (k_eff - 1) j_in``,
     ``j_out = j_in s``, ``first_out = first_in - p j_in``; the input starts with
     ``r = j = 1``, ``first = 0``. Nested ``Sequential`` containers are opened up; the
-    table stops at the first ``Flatten`` or ``Linear``.
+    table stops at the first ``Flatten`` or ``Linear``. Each branch of a ``Residual`` or
+    ``Concat`` starts from the block's input and adds its own rows; after the block the
+    field is the union of the branches' fields (the largest of them, for branches
+    centred alike), and branches with different jumps are an error naming the block.
 
     Args:
         model: a layer or a ``Sequential`` of convnp layers.
@@ -186,35 +190,88 @@ def receptive_field(model: Module, input_size: int | Sizes) -> ReceptiveField:
         3 (Conv2d)       16     4     2  3  1  1  1     16      8      2     -3
         receptive field 8 x 8, jump 2 x 2
     """
-    layers = named_layers(model)
-    windowed = [layer for _, layer in layers if isinstance(layer, CONVOLUTIONS + POOLINGS)]
+    windowed = [m for m in model.modules() if isinstance(m, CONVOLUTIONS + POOLINGS)]
     n_dims = windowed[0].n_dims if windowed else (1 if isinstance(input_size, int) else
                                                   len(input_size))
     sizes = ntuple(input_size, n_dims, "input_size", "receptive_field")
     if min(sizes) < 1:
         raise ValueError(f"receptive_field: input_size must be positive, got {input_size!r}")
-    channels = next((layer.in_channels for layer in windowed if isinstance(layer, CONVOLUTIONS)),
-                    1)
+    channels = next((m.in_channels for m in windowed if isinstance(m, CONVOLUTIONS)), 1)
     x = np.zeros((1, channels, *sizes), dtype=model_dtype(model))
-    n, r, j, first = sizes, (1,) * n_dims, (1,) * n_dims, (0,) * n_dims
-    rows = []
+    rows: list[RFRow] = []
     with inspection_mode(model):
-        for name, layer in layers:
-            if isinstance(layer, (Flatten, Linear)):
-                break
-            x = layer(x)
-            if isinstance(layer, CONVOLUTIONS + POOLINGS):
-                k, s, d, p, n_out = _window(layer, n)
-                r_out = tuple(ri + di * (ki - 1) * ji for ri, ki, di, ji in zip(r, k, d, j))
-                j_out = tuple(ji * si for ji, si in zip(j, s))
-                first_out = tuple(fi - pi * ji for fi, pi, ji in zip(first, p, j))
-                rows.append(RFRow(name, type(layer).__name__, n, r, j, k, s, p, d, n_out,
-                                  r_out, j_out, first_out))
-                n, r, j, first = n_out, r_out, j_out, first_out
-            if x.shape[2:] != n:
-                raise ValueError(
-                    f"receptive_field: layer {name!r} ({type(layer).__name__}) turned a grid "
-                    f"of size {n} into one of size {x.shape[2:]}; receptive_field knows the "
-                    "arithmetic of Conv1d/2d, MaxPool1d/2d and AvgPool1d/2d only"
-                )
+        _walk(named_layers(model), x, (sizes, (1,) * n_dims, (1,) * n_dims, (0,) * n_dims),
+              rows, None)
     return ReceptiveField(rows, sizes)
+
+
+_State = tuple[Sizes, Sizes, Sizes, Sizes]  # n, r, j, first
+
+
+def _walk(layers: list[tuple[str, Module]], x: np.ndarray, state: _State, rows: list[RFRow],
+          container: str | None) -> tuple[np.ndarray, _State, bool]:
+    """Push ``x`` through ``layers``, appending a row per conv/pool layer.
+
+    Returns the output, the state after the last layer, and whether a ``Flatten`` or
+    ``Linear`` ended the grid. ``container`` names the enclosing Residual/Concat, if any.
+    """
+    n, r, j, first = state
+    for name, layer in layers:
+        if isinstance(layer, (Flatten, Linear)):
+            if container is not None:
+                raise ValueError(f"receptive_field: layer {name!r} ({type(layer).__name__}) "
+                                 f"ends the grid inside the branch of {container}")
+            return x, (n, r, j, first), True
+        if isinstance(layer, (Residual, Concat)):
+            n, r, j, first = _branches(name, layer, x, (n, r, j, first), rows)
+            x = layer(x)
+        else:
+            x = layer(x)
+        if isinstance(layer, CONVOLUTIONS + POOLINGS):
+            k, s, d, p, n_out = _window(layer, n)
+            r_out = tuple(ri + di * (ki - 1) * ji for ri, ki, di, ji in zip(r, k, d, j))
+            j_out = tuple(ji * si for ji, si in zip(j, s))
+            first_out = tuple(fi - pi * ji for fi, pi, ji in zip(first, p, j))
+            rows.append(RFRow(name, type(layer).__name__, n, r, j, k, s, p, d, n_out,
+                              r_out, j_out, first_out))
+            n, r, j, first = n_out, r_out, j_out, first_out
+        if x.shape[2:] != n:
+            raise ValueError(
+                f"receptive_field: layer {name!r} ({type(layer).__name__}) turned a grid "
+                f"of size {n} into one of size {x.shape[2:]}; receptive_field knows the "
+                "arithmetic of Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d, Residual and Concat only"
+            )
+    return x, (n, r, j, first), False
+
+
+def _branches(name: str, block: Module, x: np.ndarray, state: _State,
+              rows: list[RFRow]) -> _State:
+    """The state after a Residual or Concat: the union of its branches' fields.
+
+    Every branch starts from ``state``; an identity shortcut keeps it. The fields of
+    output pixel 0 are united (``first`` the smallest start, ``r`` reaching the furthest
+    end), which is the largest branch's field when the branches are centred alike. The
+    branches must agree on the jump, as they do whenever their outputs can be added or
+    concatenated pixel by pixel.
+    """
+    where = f"{type(block).__name__} {name!r}" if name else type(block).__name__
+    branches = ([("body", block.body), ("shortcut", block.shortcut)]
+                if isinstance(block, Residual) else list(block.named_children()))
+    states = []
+    for branch_name, branch in branches:
+        if branch is None:
+            states.append(state)
+            continue
+        prefix = f"{name}.{branch_name}" if name else branch_name
+        layers = (named_layers(branch, prefix + ".") if isinstance(branch, Sequential)
+                  else [(prefix, branch)])
+        states.append(_walk(layers, x, state, rows, where)[1])
+    jumps = {s[2] for s in states}
+    if len(jumps) > 1:
+        raise ValueError(f"receptive_field: the branches of {where} have different jumps "
+                         f"{sorted(jumps)}, so no single receptive field describes it")
+    n_dims = len(state[0])
+    first = tuple(min(s[3][a] for s in states) for a in range(n_dims))
+    end = tuple(max(s[3][a] + s[1][a] for s in states) for a in range(n_dims))
+    r = tuple(e - f for e, f in zip(end, first))
+    return states[0][0], r, states[0][2], first

@@ -13,9 +13,9 @@ PAGES = sorted(DOCS.glob("[0-9][0-9]_*.md"))
 LINK = re.compile(r"\]\(([^)#\s]+)\)")
 
 
-def test_numbered_pages_are_linked_from_the_index_in_order():
+def test_numbered_pages_start_with_the_first_nine_and_are_linked_in_order():
     numbers = [int(p.name[:2]) for p in PAGES]
-    assert numbers[:9] == list(range(1, 10)) and len(set(numbers)) == len(numbers)
+    assert numbers[:9] == list(range(1, 10)) and numbers == sorted(set(numbers))
     index = (DOCS / "index.md").read_text()
     positions = [index.index(f"]({page.name})") for page in PAGES]
     assert positions == sorted(positions)

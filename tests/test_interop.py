@@ -262,8 +262,9 @@ def test_prediction_agrees_after_round_trip(seed):
 
 # --------------------------------------------------------------------------- errors
 def test_unsupported_layer_is_named_with_its_index():
-    tnet = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.BatchNorm2d(2), nn.ELU())
-    with pytest.raises(TypeError, match=r"from_torch: layer 2 \(BatchNorm2d\) is not supported"):
+    tnet = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.InstanceNorm2d(2), nn.ELU())
+    with pytest.raises(TypeError, match=r"from_torch: layer 2 \(InstanceNorm2d\) is not "
+                                        r"supported"):
         interop.from_torch(tnet)
     nested = nn.Sequential(nn.ReLU(), nn.Sequential(nn.Identity(), nn.ELU()))
     with pytest.raises(TypeError, match=r"from_torch: layer 1\.1 \(ELU\) is not supported"):

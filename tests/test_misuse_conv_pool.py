@@ -7,7 +7,7 @@ max-pool window that lies wholly in the padding gives PyTorch's -inf.
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from convnp import (
@@ -93,6 +93,7 @@ def test_any_non_int_channel_or_group_count_is_a_type_error(Layer, name, value):
 @given(st.sampled_from(CONVS + POOLS), st.sampled_from(["kernel_size", "stride", "dilation"]),
        bad_ints)
 def test_any_non_int_window_argument_is_a_type_error(Layer, name, value):
+    assume(not (Layer in POOLS and name == "stride" and value is None))  # None: the kernel size
     if name == "dilation" and Layer in (AvgPool1d, AvgPool2d):
         name = "padding"
     args = {"kernel_size": 2, name: value}

@@ -10,7 +10,8 @@ from convnp.layers.activation import (
     Softmax,
     Tanh,
 )
-from convnp.layers.container import Sequential
+from convnp.layers.adaptive_pool import AdaptiveAvgPool1d, AdaptiveAvgPool2d
+from convnp.layers.container import Concat, Residual, Sequential
 from convnp.layers.conv import Conv1d, Conv2d
 from convnp.layers.conv_transpose import (
     ConvTranspose1d,
@@ -18,9 +19,10 @@ from convnp.layers.conv_transpose import (
     homework_conv_transpose1d,
     homework_conv_transpose2d,
 )
-from convnp.layers.dropout import Dropout
+from convnp.layers.dropout import Dropout, Dropout2d
 from convnp.layers.linear import Flatten, Linear
 from convnp.layers.module import Module, Parameter
+from convnp.layers.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from convnp.layers.pool import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from convnp.layers.resample import Downsample1d, Downsample2d, Upsample, Upsample1d, Upsample2d
 
@@ -30,4 +32,6 @@ __all__ = [
     "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
     "ConvTranspose1d", "ConvTranspose2d", "Downsample1d", "Downsample2d", "Upsample",
     "Upsample1d", "Upsample2d", "homework_conv_transpose1d", "homework_conv_transpose2d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "Concat",
+    "Dropout2d", "GroupNorm", "LayerNorm", "Residual",
 ]

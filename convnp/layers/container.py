@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from convnp.layers.module import Module
+from convnp.layers.module import Module, check_grad
 
 
 class Sequential(Module):
@@ -114,3 +114,174 @@ def takes_input_grad(layer: Module) -> bool:
         (True, False)
     """
     return "input_grad" in inspect.signature(layer.backward).parameters
+
+
+def _branch_backward(branch: Module, grad_y: np.ndarray, input_grad: bool) -> np.ndarray | None:
+    """``branch.backward(grad_y)``; with ``input_grad=False`` only its parameters' gradients.
+
+    A branch without parameters then needs no backward pass at all, and one with
+    parameters is told to skip its own input gradient.
+    """
+    if input_grad:
+        return branch.backward(grad_y)
+    if not branch.parameters():
+        return None
+    if takes_input_grad(branch):
+        return branch.backward(grad_y, input_grad=False)
+    branch.backward(grad_y)  # a branch without the option: drop its dL/dx
+    return None
+
+
+def _check_distinct(owner: str, modules: list[Module]) -> None:
+    seen: set[int] = set()
+    for module in modules:
+        for m in module.modules():
+            if id(m) in seen:
+                raise ValueError(
+                    f"{owner}: this {type(m).__name__} instance appears in two branches; a "
+                    "layer keeps one cache, so create a new instance for each branch")
+            seen.add(id(m))
+
+
+class Residual(Module):
+    """A skip connection: ``y = body(x) + shortcut(x)``, the shortcut being the identity if None.
+
+    ``x`` fans out to two branches, so its gradient is the **sum** of what comes back
+    through each: ``dL/dx = body.backward(grad_y) + shortcut.backward(grad_y)``, and with
+    the identity shortcut ``grad_y`` itself reaches ``x`` untouched, however deep the
+    body. This is why very deep residual networks still train.
+
+    Args:
+        body: the main path, e.g. ``Sequential(Conv2d, BatchNorm2d, ReLU, Conv2d, ...)``.
+        shortcut: a Module for when the body changes the shape (typically a strided 1x1
+            convolution), or None for the identity.
+
+    Children are named ``body`` and ``shortcut``, so parameters are ``'body.0.weight'``.
+
+    **Shape:** x (N, C_in, *) -> (N, C_out, *): the shape ``body`` returns, which
+    ``shortcut`` (or ``x`` itself) must match.
+
+    Example:
+        >>> from convnp.layers import Linear
+        >>> rng = np.random.default_rng(0)
+        >>> block = Residual(Linear(3, 3, rng=rng, dtype=np.float64))
+        >>> x = np.ones((2, 3))
+        >>> bool(np.allclose(block(x), block.body(x) + x))
+        True
+        >>> block.backward(np.ones((2, 3))).shape
+        (2, 3)
+    """
+
+    def __init__(self, body: Module, shortcut: Module | None = None) -> None:
+        super().__init__()
+        for name, m in (("body", body), ("shortcut", shortcut)):
+            if m is not None and not isinstance(m, Module):
+                raise TypeError(f"Residual: {name} must be a Module, got {type(m).__name__}")
+        _check_distinct("Residual", [m for m in (body, shortcut) if m is not None])
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(N, C_in, *) -> (N, C_out, *): the sum of both branches."""
+        y = self.body(x)
+        skip = x if self.shortcut is None else self.shortcut(x)
+        if y.shape != skip.shape:
+            what = "the input" if self.shortcut is None else "the shortcut's output"
+            raise ValueError(
+                f"Residual: the body's output {y.shape} and {what} {skip.shape} differ; "
+                "give a shortcut (e.g. a 1x1 Conv2d with the body's stride) that matches")
+        self._save(y.shape)
+        return y + skip
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """(N, C_out, *) -> (N, C_in, *): the body's input gradient plus the shortcut's."""
+        y_shape = self._saved()
+        check_grad(self, grad_y, y_shape)
+        grad_body = _branch_backward(self.body, grad_y, input_grad)
+        if self.shortcut is None:
+            grad_skip = grad_y if input_grad else None
+        else:
+            grad_skip = _branch_backward(self.shortcut, grad_y, input_grad)
+        return grad_body + grad_skip if input_grad else None
+
+
+class Concat(Module):
+    """Run every branch on the same input and concatenate the outputs along ``dim``.
+
+    Inception blocks (branches of different kernel sizes) and DenseNet blocks (the input
+    next to new features, ``Concat(Identity(), conv_block)``) are built from this.
+    Backward splits ``grad_y`` along ``dim`` into each branch's part, sends each part
+    back through its branch, and **sums** the input gradients: every branch used ``x``.
+
+    Args:
+        *branches: one or more Modules; their outputs must agree on every axis but ``dim``.
+        dim: the axis to concatenate along (1, the channels, by default; may be negative).
+
+    Children are named ``'0'``, ``'1'``, ... as in ``Sequential``.
+
+    **Shape:** x -> (N, C_1 + ... + C_k, *) for branch outputs (N, C_i, *) with dim=1.
+
+    Example:
+        >>> from convnp.layers import Identity, ReLU
+        >>> block = Concat(Identity(), ReLU())
+        >>> block(np.array([[-1.0, 2.0]]))
+        array([[-1.,  2.,  0.,  2.]])
+        >>> block.backward(np.ones((1, 4)))
+        array([[1., 2.]])
+    """
+
+    def __init__(self, *branches: Module, dim: int = 1) -> None:
+        super().__init__()
+        if not branches:
+            raise ValueError("Concat: expected at least one branch, got none")
+        for i, branch in enumerate(branches):
+            if not isinstance(branch, Module):
+                raise TypeError(f"Concat: branch {i} must be a Module, got "
+                                f"{type(branch).__name__}")
+        _check_distinct("Concat", list(branches))
+        self.branches = list(branches)
+        self.dim = dim
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for i, branch in enumerate(self.branches):
+            yield str(i), branch
+
+    def __len__(self) -> int:
+        return len(self.branches)
+
+    def __getitem__(self, index: int) -> Module:
+        return self.branches[index]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(N, C_in, *) -> (N, C_1 + ... + C_k, *) for dim=1: the branch outputs, concatenated."""
+        outs = [branch(x) for branch in self.branches]
+        first = outs[0]
+        if not -first.ndim <= self.dim < first.ndim:
+            raise ValueError(f"Concat: dim {self.dim} is out of range for branch outputs of "
+                             f"shape {first.shape}")
+        dim = self.dim % first.ndim
+        for i, out in enumerate(outs):
+            if out.ndim != first.ndim or out.shape[:dim] + out.shape[dim + 1:] != (
+                    first.shape[:dim] + first.shape[dim + 1:]):
+                raise ValueError(f"Concat: branch {i} returned shape {out.shape}, which does "
+                                 f"not match branch 0's {first.shape} outside dim {self.dim}")
+        y = np.concatenate(outs, axis=dim)
+        self._save((dim, [out.shape[dim] for out in outs], y.shape))
+        return y
+
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """(N, C_1 + ... + C_k, *) -> (N, C_in, *): split, each branch back, summed."""
+        dim, sizes, y_shape = self._saved()
+        check_grad(self, grad_y, y_shape)
+        parts = np.split(grad_y, np.cumsum(sizes)[:-1], axis=dim)
+        grads = [_branch_backward(branch, part, input_grad)
+                 for branch, part in zip(self.branches, parts)]
+        if not input_grad:
+            return None
+        grad_x = grads[0]
+        for grad in grads[1:]:
+            grad_x = grad_x + grad
+        return grad_x
+
+    def extra_repr(self) -> str:
+        return "" if self.dim == 1 else f"dim={self.dim}"

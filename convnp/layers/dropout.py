@@ -55,3 +55,58 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout2d(Module):
+    """Channel dropout, as ``torch.nn.Dropout2d``: zero whole feature maps while training.
+
+    Neighbouring pixels of a feature map are strongly correlated, so dropping single
+    pixels (``Dropout``) hardly regularises a conv layer; ``Dropout2d`` keeps or drops
+    each channel of each sample as a whole: ``y[n, c] = x[n, c] * mask[n, c] / (1 - p)``,
+    ``mask ~ Bernoulli(1 - p)``. In eval mode ``y = x``.
+
+    Args:
+        p: probability of zeroing a channel, in [0, 1].
+        rng: the generator for the masks (fresh entropy if None).
+
+    **Shape:** (N, C, H, W) -> (N, C, H, W).
+
+    Example:
+        >>> drop = Dropout2d(0.5, rng=np.random.default_rng(0))
+        >>> drop(np.ones((1, 4, 1, 2)))[0, :, 0]
+        array([[2., 2.],
+               [0., 0.],
+               [0., 0.],
+               [0., 0.]])
+    """
+
+    def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
+        self.p = p
+        self.rng = rng if rng is not None else np.random.default_rng()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(N, C, H, W) -> (N, C, H, W): whole channels masked and rescaled in training."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"Dropout2d: expected a numpy.ndarray input, got {type(x).__name__}")
+        if x.ndim != 4:
+            raise ValueError(f"Dropout2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        if not self.training or self.p == 0:
+            self._save((None, x.shape))
+            return x
+        scale = 0.0 if self.p == 1 else 1 / (1 - self.p)
+        mask = (self.rng.random(x.shape[:2]) >= self.p) * x.dtype.type(scale)
+        mask = mask[:, :, None, None]
+        self._save((mask, x.shape))
+        return x * mask
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """(N, C, H, W) -> (N, C, H, W): the gradient flows only through the kept channels."""
+        mask, x_shape = self._saved()
+        check_grad(self, grad_y, x_shape)
+        return grad_y if mask is None else grad_y * mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -257,6 +257,39 @@ class Module:
         """
         return [p for _, p in self.named_parameters()]
 
+    # ----------------------------------------------------------------- buffers
+    _buffer_names: tuple[str, ...] = ()
+
+    def register_buffer(self, name: str, value: np.ndarray) -> None:
+        """Keep ``value`` as ``self.<name>``: state that is saved but not learned.
+
+        Buffers (BatchNorm's ``running_mean``, ``running_var``, ``num_batches_tracked``)
+        are listed by ``named_buffers``, saved and loaded by ``state_dict`` and
+        ``load_state_dict`` under the same dotted names as in PyTorch, and cast by
+        ``to(dtype)`` when they are floating point; optimizers never see them, because
+        they are not Parameters. Update a buffer in place (``self.running_mean[...] = m``)
+        or by assigning a new array to the attribute.
+        """
+        self._buffer_names = (*(n for n in self._buffer_names if n != name), name)
+        setattr(self, name, np.asarray(value))
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(dotted name, array)`` for every buffer, e.g. ``('1.running_mean', ...)``.
+
+        Example:
+            >>> m = Module()
+            >>> m.register_buffer("count", np.zeros((), np.int64))
+            >>> [name for name, _ in m.named_buffers()]
+            ['count']
+        """
+        for name in self._buffer_names:
+            yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".")
+
+    def buffers(self) -> list[np.ndarray]:
+        return [b for _, b in self.named_buffers()]
+
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.zero_grad()
@@ -282,7 +315,7 @@ class Module:
         return self
 
     def to(self, dtype: np.dtype | type) -> Module:
-        """Cast every parameter to ``dtype``; returns self.
+        """Cast every parameter (and floating-point buffer) to ``dtype``; returns self.
 
         Each ``Parameter`` object stays the same (an optimizer holding it still works),
         but its ``.data`` is replaced by a cast copy and its ``.grad`` by fresh zeros, so
@@ -295,21 +328,29 @@ class Module:
                 m.dtype = dtype
         for p in self.parameters():
             p.to(dtype)
+        for m in self.modules():
+            for name in m._buffer_names:
+                value = getattr(m, name)
+                if np.issubdtype(value.dtype, np.floating):
+                    setattr(m, name, value.astype(dtype))
         return self
 
     # ----------------------------------------------------------------- state dict
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Return ``{dotted name: copy of the parameter's values}``."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Return ``{dotted name: copy}`` of every parameter's values, then of every buffer."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, np.array(b)) for name, b in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copy values from ``state`` into the parameters, checking names, shapes and dtypes.
+        """Copy ``state`` into the parameters and buffers, checking names, shapes and dtypes.
 
         Values may be NumPy arrays or anything ``np.asarray`` accepts (a detached torch
         tensor on the CPU works). With ``strict=False`` missing and unexpected keys are
         ignored; shape and dtype mismatches are always errors.
         """
-        params = dict(self.named_parameters())
+        params = {name: p.data for name, p in self.named_parameters()}
+        params.update(self.named_buffers())
         cls = type(self).__name__
         if strict:
             missing = [k for k in params if k not in state]
@@ -324,20 +365,20 @@ class Module:
             if name not in params:
                 continue
             value = np.asarray(value)
-            p = params[name]
-            if value.shape != p.data.shape:
+            target = params[name]
+            if value.shape != target.shape:
                 raise ValueError(
-                    f"{cls}.load_state_dict: '{name}' expected shape {p.data.shape}, "
+                    f"{cls}.load_state_dict: '{name}' expected shape {target.shape}, "
                     f"got {value.shape}"
                 )
-            if value.dtype != p.data.dtype:
+            if value.dtype != target.dtype:
                 raise ValueError(
-                    f"{cls}.load_state_dict: '{name}' expected dtype {p.data.dtype}, "
+                    f"{cls}.load_state_dict: '{name}' expected dtype {target.dtype}, "
                     f"got {value.dtype}"
                 )
             checked[name] = value
         for name, value in checked.items():
-            params[name].data[...] = value
+            params[name][...] = value
 
     # ----------------------------------------------------------------- printing
     def extra_repr(self) -> str:

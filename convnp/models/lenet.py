@@ -7,6 +7,8 @@ import numpy as np
 from convnp import init
 from convnp.layers import (
     AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
     Conv2d,
     Flatten,
     Linear,
@@ -27,8 +29,14 @@ def lenet5(variant: str = "modern", *, rng: np.random.Generator | None = None,
     ``'classic'``: the *Dive into Deep Learning* LeNet: the same shapes with Sigmoid
     activations and AvgPool2, Xavier-uniform weights and zero biases.
 
+    ``'batchnorm'``: d2l's BN-LeNet: the classic network (Sigmoid, AvgPool2, PyTorch's
+    default init) with a BatchNorm2d after each convolution and a BatchNorm1d after each
+    hidden linear layer, before the activation. The shapes are this LeNet's (padding 2
+    in the first convolution, 400 features), so there are 4 more layers and 2*(6 + 16 +
+    120 + 84) = 452 more parameters than ``'modern'``.
+
     Args:
-        variant: ``'modern'`` or ``'classic'``.
+        variant: ``'modern'``, ``'classic'`` or ``'batchnorm'``.
         rng: generator for the initial weights (fresh entropy if None).
         dtype: parameter dtype.
 
@@ -42,9 +50,20 @@ def lenet5(variant: str = "modern", *, rng: np.random.Generator | None = None,
         >>> sum(p.data.size for p in net.parameters())
         61706
     """
-    if variant not in ("modern", "classic"):
-        raise ValueError(f"lenet5: variant must be 'modern' or 'classic', got {variant!r}")
+    if variant not in ("modern", "classic", "batchnorm"):
+        raise ValueError(f"lenet5: variant must be 'modern', 'classic' or 'batchnorm', got "
+                         f"{variant!r}")
     rng = rng if rng is not None else np.random.default_rng()
+    if variant == "batchnorm":
+        kw = {"rng": rng, "dtype": dtype}
+        return Sequential(
+            Conv2d(1, 6, kernel_size=5, padding=2, **kw), BatchNorm2d(6, dtype=dtype),
+            Sigmoid(), AvgPool2d(2),
+            Conv2d(6, 16, kernel_size=5, **kw), BatchNorm2d(16, dtype=dtype), Sigmoid(),
+            AvgPool2d(2), Flatten(),
+            Linear(16 * 5 * 5, 120, **kw), BatchNorm1d(120, dtype=dtype), Sigmoid(),
+            Linear(120, 84, **kw), BatchNorm1d(84, dtype=dtype), Sigmoid(),
+            Linear(84, 10, **kw))
     act, pool = (ReLU, MaxPool2d) if variant == "modern" else (Sigmoid, AvgPool2d)
     kw = {"rng": rng, "dtype": dtype}
     net = Sequential(

@@ -1,0 +1,209 @@
+"""The d2l "Modern CNNs" ladder, sized for 1x28x28 Fashion-MNIST: NiN, VGG and DenseNet.
+
+d2l trains these at 224 px (NiN, VGG) or 96 px (DenseNet) on a GPU. Here they keep
+their architecture but run at the native 28x28, with widths cut so that a NumPy epoch
+stays short. Weights are initialised as in d2l (``d2l_init``, Xavier-uniform).
+``resnet`` is in ``convnp.models.resnet``, BN-LeNet is ``lenet5('batchnorm')``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp import init
+from convnp.layers import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm2d,
+    Concat,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Identity,
+    Linear,
+    MaxPool2d,
+    Module,
+    ReLU,
+    Sequential,
+)
+
+
+def _rng(rng: np.random.Generator | None) -> np.random.Generator:
+    return rng if rng is not None else np.random.default_rng()
+
+
+def d2l_init(model: Module, rng: np.random.Generator) -> Module:
+    """d2l's ``init_cnn``: Xavier-uniform weights for every Conv2d and Linear; returns model.
+
+    Biases keep PyTorch's default initialisation, as in d2l, where every model of the
+    chapter is initialised this way. Without it NiN, twelve convolutions deep and with no
+    normalisation, barely starts to learn.
+
+    Example:
+        >>> net = d2l_init(Sequential(Linear(300, 100)), np.random.default_rng(0))
+        >>> bound = np.sqrt(6 / (300 + 100))
+        >>> bool(abs(net[0].weight.data).max() <= bound)
+        True
+    """
+    for m in model.modules():
+        if isinstance(m, (Conv2d, Linear)):
+            w = m.weight
+            w.data[...] = init.xavier_uniform(w.shape, *init.fans(w.shape), rng, dtype=w.dtype)
+    return model
+
+
+def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int,
+              padding: int, *, rng: np.random.Generator, dtype) -> Sequential:
+    """A Network-in-Network block: one conv, then two 1x1 convs (a per-pixel MLP), all ReLU.
+
+    **Shape:** (N, C_in, H, W) -> (N, C_out, H_out, W_out), as the first conv.
+    """
+    kw = {"rng": rng, "dtype": dtype}
+    return Sequential(
+        Conv2d(in_channels, out_channels, kernel_size, stride, padding, **kw), ReLU(),
+        Conv2d(out_channels, out_channels, 1, **kw), ReLU(),
+        Conv2d(out_channels, out_channels, 1, **kw), ReLU())
+
+
+def nin(widths: tuple[int, int, int] = (32, 64, 128), num_classes: int = 10, *,
+        rng: np.random.Generator | None = None, dtype=np.float32) -> Sequential:
+    """Network in Network (Lin et al., 2013) for 1x28x28 images.
+
+    d2l's layout: three NiN blocks each followed by a 3x3 stride-2 max-pool, dropout, a
+    last NiN block with ``num_classes`` channels, and global average pooling instead of
+    linear layers. For 28x28 the first block is a 5x5 conv with padding 2 (not 11x11
+    stride 4) and the widths are ``widths`` (d2l: 96, 256, 384). Sizes 28 -> 13 -> 6 -> 2.
+
+    **Shape:** (N, 1, 28, 28) -> (N, num_classes).
+
+    Example:
+        >>> nin(rng=np.random.default_rng(0))(np.zeros((2, 1, 28, 28), np.float32)).shape
+        (2, 10)
+    """
+    rng = _rng(rng)
+    kw = {"rng": rng, "dtype": dtype}
+    c1, c2, c3 = widths
+    return d2l_init(Sequential(
+        nin_block(1, c1, 5, 1, 2, **kw), MaxPool2d(3, stride=2),
+        nin_block(c1, c2, 5, 1, 2, **kw), MaxPool2d(3, stride=2),
+        nin_block(c2, c3, 3, 1, 1, **kw), MaxPool2d(3, stride=2),
+        Dropout(0.5, rng=rng),
+        nin_block(c3, num_classes, 3, 1, 1, **kw),
+        AdaptiveAvgPool2d(1), Flatten()), rng)
+
+
+def vgg(arch: tuple[tuple[int, int], ...] = ((1, 32), (1, 64), (2, 128)),
+        hidden: int = 256, num_classes: int = 10, *, rng: np.random.Generator | None = None,
+        dtype=np.float32) -> Sequential:
+    """VGG (Simonyan and Zisserman, 2014) for 1x28x28 images.
+
+    A VGG block is ``num_convs`` 3x3 convolutions with padding 1 and ReLU, then a 2x2
+    max-pool. ``arch`` lists ``(num_convs, out_channels)`` per block (d2l's VGG-11 has
+    five blocks, 64 to 512 channels, at 224 px; three blocks fit 28 -> 14 -> 7 -> 3).
+    Then two hidden linear layers with ReLU and dropout 0.5, as in VGG.
+
+    **Shape:** (N, 1, 28, 28) -> (N, num_classes).
+
+    Example:
+        >>> vgg(rng=np.random.default_rng(0))(np.zeros((2, 1, 28, 28), np.float32)).shape
+        (2, 10)
+    """
+    rng = _rng(rng)
+    kw = {"rng": rng, "dtype": dtype}
+    net, channels, size = Sequential(), 1, 28
+    for num_convs, out_channels in arch:
+        for _ in range(num_convs):
+            net.append(Conv2d(channels, out_channels, 3, padding=1, **kw))
+            net.append(ReLU())
+            channels = out_channels
+        net.append(MaxPool2d(2))
+        size //= 2
+    for layer in (Flatten(), Linear(channels * size * size, hidden, **kw), ReLU(),
+                  Dropout(0.5, rng=rng), Linear(hidden, hidden, **kw), ReLU(),
+                  Dropout(0.5, rng=rng), Linear(hidden, num_classes, **kw)):
+        net.append(layer)
+    return d2l_init(net, rng)
+
+
+def dense_layer(in_channels: int, growth_rate: int, *, rng: np.random.Generator,
+                dtype) -> Concat:
+    """One DenseNet layer: ``concat(x, conv3x3(ReLU(BN(x))))``, adding ``growth_rate`` channels.
+
+    **Shape:** (N, C, H, W) -> (N, C + growth_rate, H, W).
+    """
+    return Concat(Identity(), Sequential(
+        BatchNorm2d(in_channels, dtype=dtype), ReLU(),
+        Conv2d(in_channels, growth_rate, 3, padding=1, rng=rng, dtype=dtype)))
+
+
+def transition(in_channels: int, out_channels: int, *, rng: np.random.Generator,
+               dtype) -> Sequential:
+    """DenseNet's transition: BN, ReLU, a 1x1 conv to ``out_channels``, 2x2 average pool.
+
+    **Shape:** (N, C_in, H, W) -> (N, C_out, H//2, W//2).
+    """
+    return Sequential(BatchNorm2d(in_channels, dtype=dtype), ReLU(),
+                      Conv2d(in_channels, out_channels, 1, rng=rng, dtype=dtype), AvgPool2d(2))
+
+
+def densenet(growth_rate: int = 12, block_config: tuple[int, ...] = (4, 4, 4),
+             stem_channels: int = 24, num_classes: int = 10, *,
+             rng: np.random.Generator | None = None, dtype=np.float32) -> Sequential:
+    """DenseNet (Huang et al., 2017) for 1x28x28 images.
+
+    Each dense block holds ``block_config[i]`` dense layers; every layer's output is
+    concatenated to its input (``Concat(Identity(), BN-ReLU-conv)``), so the channels
+    grow by ``growth_rate`` per layer. Transitions between blocks halve the channels and
+    the size. d2l: a 7x7 stride-2 stem and max-pool, four blocks of four layers, growth
+    32, at 96 px; here a 3x3 stem, three blocks, growth 12, so 28 -> 14 -> 7.
+
+    **Shape:** (N, 1, 28, 28) -> (N, num_classes).
+
+    Example:
+        >>> densenet(rng=np.random.default_rng(0))(np.zeros((2, 1, 28, 28), np.float32)).shape
+        (2, 10)
+    """
+    rng = _rng(rng)
+    kw = {"rng": rng, "dtype": dtype}
+    net = Sequential(Conv2d(1, stem_channels, 3, padding=1, bias=False, **kw),
+                     BatchNorm2d(stem_channels, dtype=dtype), ReLU())
+    channels = stem_channels
+    for i, layers in enumerate(block_config):
+        for _ in range(layers):
+            net.append(dense_layer(channels, growth_rate, **kw))
+            channels += growth_rate
+        if i < len(block_config) - 1:
+            net.append(transition(channels, channels // 2, **kw))
+            channels //= 2
+    for layer in (BatchNorm2d(channels, dtype=dtype), ReLU(), AdaptiveAvgPool2d(1), Flatten(),
+                  Linear(channels, num_classes, **kw)):
+        net.append(layer)
+    return d2l_init(net, rng)
+
+
+LADDER = ("lenet", "bn-lenet", "nin", "vgg", "resnet", "densenet")
+
+
+def ladder_model(name: str, *, rng: np.random.Generator | None = None,
+                 dtype=np.float32) -> Sequential:
+    """Build the ladder model ``name`` with its defaults: one of ``LADDER``.
+
+    ``'lenet'`` is ``lenet5('modern')``, ``'bn-lenet'`` is ``lenet5('batchnorm')``.
+
+    **Shape:** (N, 1, 28, 28) -> (N, 10).
+
+    Example:
+        >>> ladder_model("bn-lenet", rng=np.random.default_rng(0))[1]
+        BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    """
+    from convnp.models.lenet import lenet5
+    from convnp.models.resnet import resnet
+
+    builders = {"lenet": lambda: lenet5("modern", rng=rng, dtype=dtype),
+                "bn-lenet": lambda: lenet5("batchnorm", rng=rng, dtype=dtype),
+                "nin": lambda: nin(rng=rng, dtype=dtype), "vgg": lambda: vgg(rng=rng, dtype=dtype),
+                "resnet": lambda: resnet(rng=rng, dtype=dtype),
+                "densenet": lambda: densenet(rng=rng, dtype=dtype)}
+    if name not in builders:
+        raise ValueError(f"ladder_model: name must be one of {LADDER}, got {name!r}")
+    return builders[name]()

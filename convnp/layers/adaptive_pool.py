@@ -16,10 +16,14 @@ from convnp.functional.adaptive_pool import (
     adaptive_avg_pool2d_forward,
 )
 from convnp.layers.module import Module, check_grad, check_input
+from convnp.validate import is_int
 
 
 def _check_size(layer: Module, size: int | None) -> None:
-    if size is not None and (not isinstance(size, (int, np.integer)) or size < 1):
+    if size is not None and not is_int(size):
+        raise TypeError(f"{type(layer).__name__}: output_size entries must be ints >= 1 or "
+                        f"None, got {layer.output_size!r}")
+    if size is not None and size < 1:
         raise ValueError(f"{type(layer).__name__}: output_size entries must be ints >= 1 or "
                          f"None, got {layer.output_size!r}")
 
@@ -89,6 +93,9 @@ class AdaptiveAvgPool2d(Module):
         super().__init__()
         self.output_size = output_size
         sizes = (output_size, output_size) if not isinstance(output_size, tuple) else output_size
+        if isinstance(output_size, (list, str)):
+            raise TypeError(f"AdaptiveAvgPool2d: output_size must be an int or a pair, got "
+                            f"{output_size!r}")
         if len(sizes) != 2:
             raise ValueError(f"AdaptiveAvgPool2d: output_size must be an int or a pair, got "
                              f"{output_size!r}")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from convnp.layers.module import Module, check_grad
+from convnp.validate import check_int
 
 
 class Sequential(Module):
@@ -240,7 +241,7 @@ class Concat(Module):
                                 f"{type(branch).__name__}")
         _check_distinct("Concat", list(branches))
         self.branches = list(branches)
-        self.dim = dim
+        self.dim = check_int("Concat", "dim", dim)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, branch in enumerate(self.branches):

@@ -82,10 +82,8 @@ class Dropout2d(Module):
 
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
-        self.p = p
-        self.rng = rng if rng is not None else np.random.default_rng()
+        self.p = check_float("Dropout2d", "p", p, min=0, max=1)
+        self.rng = check_generator("Dropout2d", "rng", rng) or np.random.default_rng()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(N, C, H, W) -> (N, C, H, W): whole channels masked and rescaled in training."""

@@ -20,6 +20,7 @@ from convnp.functional.norm import (
     layer_norm_forward,
 )
 from convnp.layers.module import Module, Parameter, check_grad, check_input
+from convnp.validate import check_bool, check_float, check_float_dtype, check_int, is_int
 
 
 def _affine_parameters(layer: Module, shape: tuple[int, ...], weight: bool, bias: bool) -> None:
@@ -51,15 +52,14 @@ class _BatchNorm(Module):
                  dtype=np.float32) -> None:
         super().__init__()
         name = type(self).__name__
-        if num_features < 1:
-            raise ValueError(f"{name}: num_features must be >= 1, got {num_features}")
-        if eps <= 0:
-            raise ValueError(f"{name}: eps must be > 0, got {eps}")
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum}")
+        num_features = check_int(name, "num_features", num_features, min=1)
+        eps = check_float(name, "eps", eps, min=0, min_open=True)
+        if momentum is not None:
+            momentum = check_float(name, "momentum", momentum, min=0, max=1)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        self.dtype = np.dtype(dtype)
+        self.affine = check_bool(name, "affine", affine)
+        self.track_running_stats = check_bool(name, "track_running_stats", track_running_stats)
+        self.dtype = check_float_dtype(name, "dtype", dtype)
         _affine_parameters(self, (num_features,), affine, affine)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, self.dtype))
@@ -230,16 +230,17 @@ class LayerNorm(Module):
                  elementwise_affine: bool = True, bias: bool = True, *,
                  dtype=np.float32) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
-            normalized_shape)
+        shape = ((normalized_shape,) if is_int(normalized_shape)
+                 else _int_tuple("LayerNorm", "normalized_shape", normalized_shape))
         if not shape or min(shape) < 1:
             raise ValueError(f"LayerNorm: normalized_shape must be positive sizes, got "
                              f"{normalized_shape!r}")
-        if eps <= 0:
-            raise ValueError(f"LayerNorm: eps must be > 0, got {eps}")
-        self.normalized_shape, self.eps = shape, eps
-        self.elementwise_affine = elementwise_affine
-        self.dtype = np.dtype(dtype)
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps = check_float("LayerNorm", "eps", eps, min=0, min_open=True)
+        self.elementwise_affine = check_bool("LayerNorm", "elementwise_affine",
+                                             elementwise_affine)
+        check_bool("LayerNorm", "bias", bias)
+        self.dtype = check_float_dtype("LayerNorm", "dtype", dtype)
         _affine_parameters(self, shape, elementwise_affine, elementwise_affine and bias)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -299,14 +300,15 @@ class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, *, dtype=np.float32) -> None:
         super().__init__()
-        if num_groups < 1 or num_channels < 1 or num_channels % num_groups:
+        num_groups = check_int("GroupNorm", "num_groups", num_groups, min=1)
+        num_channels = check_int("GroupNorm", "num_channels", num_channels, min=1)
+        if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be a positive "
                              f"multiple of num_groups ({num_groups})")
-        if eps <= 0:
-            raise ValueError(f"GroupNorm: eps must be > 0, got {eps}")
-        self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
-        self.affine = affine
-        self.dtype = np.dtype(dtype)
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps = check_float("GroupNorm", "eps", eps, min=0, min_open=True)
+        self.affine = check_bool("GroupNorm", "affine", affine)
+        self.dtype = check_float_dtype("GroupNorm", "dtype", dtype)
         _affine_parameters(self, (num_channels,), affine, affine)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -329,3 +331,15 @@ class GroupNorm(Module):
     def extra_repr(self) -> str:
         s = f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
         return s + (f", dtype={self.dtype}" if self.dtype != np.float32 else "")
+
+
+def _int_tuple(owner: str, name: str, value: object) -> tuple[int, ...]:
+    """``value`` as a tuple of ints, or a TypeError naming ``owner`` and ``name``."""
+    try:
+        entries = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be an int or a tuple of ints, got "
+                        f"{type(value).__name__} {value!r}") from None
+    if not all(is_int(v) for v in entries):
+        raise TypeError(f"{owner}: {name} must be an int or a tuple of ints, got {value!r}")
+    return entries

@@ -1,7 +1,8 @@
 """Speed of convnp's Conv2d, ConvTranspose2d and MaxPool2d, next to a BLAS GEMM and PyTorch.
 
 Run ``python benchmarks/conv_bench.py`` (``--quick`` for a fast look, ``--repeats R`` to
-set the number of timed repeats, ``--check`` to compare the kernels with PyTorch first).
+set the number of timed repeats, ``--check`` to compare both convolution algorithms and
+the pooling kernels with PyTorch first).
 ``--algorithms`` prints loops, ``np.tensordot`` and im2col side by side instead, and
 ``--tricks`` each speed variant of ``functional/_fast.py`` against its plain version
 (both in ``algorithms_bench.py``; ``docs/performance.md`` shows and explains the output).
@@ -10,7 +11,7 @@ What is measured, per shape (float32, through the layers as a training step uses
 
 - ``fwd``: ``layer(x)``; ``f+b``: ``layer(x)`` then ``layer.backward(grad_y)`` (all
   gradients, input included). Times are medians of ``R`` repeats after a warm-up, each
-  measurement in its own block (see ``time_blocks``).
+  measurement in its own block (see ``_timing.time_blocks``).
 - ``GF/s``: forward flops ``2*N*C_out*H_out*W_out*C_in*kH*kW`` (per group) over the time;
   forward+backward counts 3x that (two more GEMMs of the same size).
 - ``peak MB``: the largest amount of memory that forward+backward holds on top of what

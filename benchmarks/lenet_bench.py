@@ -1,12 +1,22 @@
 """Time one training epoch of the modern LeNet at batch 64: convnp, and PyTorch in the same run.
 
-    python benchmarks/lenet_bench.py                 # full MNIST if found, else the sample
-    python benchmarks/lenet_bench.py --images 20000  # a shorter epoch
+    python benchmarks/lenet_bench.py                       # full MNIST if found, else the sample
+    python benchmarks/lenet_bench.py --images 20000        # a shorter epoch
+    python benchmarks/lenet_bench.py --background-load     # quiet, then with one core kept busy
+    python benchmarks/lenet_bench.py --runs 3              # three rounds, one line each
 
 Both frameworks train the same model from the same initial weights on the same batches
-(SGD, lr 0.05, momentum 0.9). Only the ratio of the two times means anything on a
-shared machine. Peak memory (RSS) is read after the convnp epoch, before torch is
-imported, so it is convnp's alone.
+(SGD, lr 0.05, momentum 0.9). convnp is timed in two loops:
+
+- ``readme``: the five-line step README teaches, ``model.backward(loss_fn.backward())``,
+  which also computes dL/dx for the first convolution;
+- ``trainer``: ``Trainer.fit``, which skips that gradient (``input_grad=False``).
+
+torch's loop never computes dL/dx for the images (they do not require grad). Only the
+ratios mean anything on a shared machine. With ``--background-load`` every run is
+repeated while a second process spins on one core (bounded: it stops by itself), and
+the slow-down busy/quiet is printed for each. Peak memory (RSS) is read after the first
+convnp epoch, before torch is imported, so it is convnp's alone.
 """
 
 from __future__ import annotations
@@ -15,8 +25,10 @@ import argparse
 import os
 import resource
 import time
+from contextlib import nullcontext
 
 import numpy as np
+from _timing import busy_core
 
 from convnp.data import MNIST_MEAN, MNIST_STD, DataLoader, load_or_sample, normalize
 from convnp.losses import CrossEntropyLoss
@@ -24,8 +36,10 @@ from convnp.models import lenet5
 from convnp.optim import SGD
 from convnp.train import Trainer
 
+LOOPS = ("readme", "trainer")
 
-def load(images: int | None) -> tuple[np.ndarray, np.ndarray, str]:
+
+def load_data(images: int | None) -> tuple[np.ndarray, np.ndarray, str]:
     x, y, _, _, fallback = load_or_sample("mnist", download=False)
     source = "full MNIST" if fallback is None else "bundled MNIST sample (full MNIST not found)"
     if images:
@@ -33,16 +47,30 @@ def load(images: int | None) -> tuple[np.ndarray, np.ndarray, str]:
     return normalize(x, MNIST_MEAN, MNIST_STD), y, source
 
 
-def convnp_epoch(model, x, y, seed: int, batch_size: int) -> float:
-    trainer = Trainer(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05, momentum=0.9),
-                      verbose=0)
+def convnp_epoch(weights: dict, x: np.ndarray, y: np.ndarray, seed: int, batch_size: int,
+                 loop: str) -> float:
+    """Seconds for one epoch of the modern LeNet, starting from ``weights``."""
+    model = lenet5(rng=np.random.default_rng(seed))
+    model.load_state_dict(weights)
+    loss_fn = CrossEntropyLoss()
+    optimizer = SGD(model.parameters(), lr=0.05, momentum=0.9)
     loader = DataLoader(x, y, batch_size, rng=np.random.default_rng(seed))
     start = time.perf_counter()
-    trainer.fit(loader, epochs=1)
+    if loop == "trainer":
+        Trainer(model, loss_fn, optimizer, verbose=0).fit(loader, epochs=1)
+    else:
+        for xb, yb in loader:
+            logits = model(xb)
+            loss_fn(logits, yb)
+            model.zero_grad()
+            model.backward(loss_fn.backward())
+            optimizer.step()
     return time.perf_counter() - start
 
 
-def torch_epoch(model, x, y, seed: int, batch_size: int) -> float:
+def torch_epoch(weights: dict, x: np.ndarray, y: np.ndarray, seed: int, batch_size: int
+                ) -> float:
+    """Seconds for one epoch of the same network in PyTorch, from the same weights."""
     import torch
 
     net = torch.nn.Sequential(
@@ -51,7 +79,7 @@ def torch_epoch(model, x, y, seed: int, batch_size: int) -> float:
         torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
         torch.nn.Linear(84, 10),
     )
-    net.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     loader = DataLoader(x, y, batch_size, rng=np.random.default_rng(seed))
@@ -64,34 +92,61 @@ def torch_epoch(model, x, y, seed: int, batch_size: int) -> float:
     return time.perf_counter() - start
 
 
+def one_round(weights: dict, x: np.ndarray, y: np.ndarray, args: argparse.Namespace,
+              with_torch: bool) -> dict[str, float]:
+    """Seconds per epoch for each convnp loop and for torch, timed one after the other."""
+    times = {loop: convnp_epoch(weights, x, y, args.seed, args.batch_size, loop)
+             for loop in LOOPS}
+    if with_torch:
+        times["torch"] = torch_epoch(weights, x, y, args.seed, args.batch_size)
+    return times
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=int, default=None, help="train on the first N images")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs", type=int, default=1, help="rounds of measurements")
+    p.add_argument("--background-load", action="store_true",
+                   help="also time every epoch with another process spinning on one core")
     args = p.parse_args()
 
-    x, y, source = load(args.images)
+    x, y, source = load_data(args.images)
     print(f"LeNet-5 (modern), one epoch of {len(x)} images from {source}, batch "
           f"{args.batch_size}, float32, {os.cpu_count()} CPUs")
-    init = lenet5(rng=np.random.default_rng(args.seed))
-    weights = init.state_dict()
-
-    convnp_s = convnp_epoch(init, x, y, args.seed, args.batch_size)
+    weights = lenet5(rng=np.random.default_rng(args.seed)).state_dict()
+    convnp_epoch(weights, x[:640], y[:640], args.seed, args.batch_size, "readme")  # warm-up
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"convnp : {convnp_s:7.2f} s/epoch  {len(x) / convnp_s:8.0f} img/s  "
-          f"peak RSS {peak_mb:.0f} MB")
+    print(f"convnp peak RSS {peak_mb:.0f} MB")
     try:
         import torch
+        with_torch = True
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     except ImportError:
-        print("torch  : not installed (pip install torch==2.13.0 to compare)")
-        return
-    model = lenet5(rng=np.random.default_rng(args.seed))
-    model.load_state_dict(weights)
-    torch_s = torch_epoch(model, x, y, args.seed, args.batch_size)
-    print(f"torch  : {torch_s:7.2f} s/epoch  {len(x) / torch_s:8.0f} img/s  "
-          f"({torch.get_num_threads()} threads)")
-    print(f"ratio convnp/torch: {convnp_s / torch_s:.2f}x (target <= 1.5x)")
+        with_torch = False
+        print("torch: not installed (pip install torch==2.13.0 to compare)")
+    loads = ("quiet", "busy") if args.background_load else ("quiet",)
+    columns = [*LOOPS, "torch"] if with_torch else list(LOOPS)
+    header = "".join(f"{f'{c} {load}':>16}" for load in loads for c in columns)
+    ratios = "".join(f"{f'readme/torch {load}':>20}{f'trainer/torch {load}':>21}"
+                     for load in loads) if with_torch else ""
+    slow = "".join(f"{f'{c} busy/quiet':>20}" for c in columns) if args.background_load else ""
+    print(f"{'run':>4}{header}   (s/epoch){ratios}{slow}")
+    for run in range(1, args.runs + 1):
+        measured = {}
+        for load in loads:
+            with busy_core() if load == "busy" else nullcontext():
+                measured[load] = one_round(weights, x, y, args, with_torch)
+        line = "".join(f"{measured[load][c]:16.2f}" for load in loads for c in columns)
+        if with_torch:
+            line += "           " + "".join(
+                f"{measured[load]['readme'] / measured[load]['torch']:20.2f}"
+                f"{measured[load]['trainer'] / measured[load]['torch']:21.2f}" for load in loads)
+        if args.background_load:
+            line += "".join(f"{measured['busy'][c] / measured['quiet'][c]:20.2f}"
+                            for c in columns)
+        print(f"{run:4d}{line}")
 
 
 if __name__ == "__main__":

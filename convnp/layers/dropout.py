@@ -31,19 +31,26 @@ class Dropout(Module):
         array([[1., 1., 1., 1.]])
     """
 
+    input_ndim: int | None = None  # any shape
+
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        self.p = check_float("Dropout", "p", p, min=0, max=1)
-        self.rng = check_generator("Dropout", "rng", rng) or np.random.default_rng()
+        name = type(self).__name__
+        self.p = check_float(name, "p", p, min=0, max=1)
+        self.rng = check_generator(name, "rng", rng) or np.random.default_rng()
+
+    def mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of the random mask: one draw per element."""
+        return shape
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(*) -> (*): masked and rescaled in training mode, unchanged in eval mode."""
-        check_input(self, x)
+        check_input(self, x, self.input_ndim)
         if not self.training or self.p == 0:
             self._save((None, x.shape))
             return x
         scale = 0.0 if self.p == 1 else 1 / (1 - self.p)
-        mask = (self.rng.random(x.shape) >= self.p) * x.dtype.type(scale)
+        mask = (self.rng.random(self.mask_shape(x.shape)) >= self.p) * x.dtype.type(scale)
         self._save((mask, x.shape))
         return x * mask
 
@@ -57,7 +64,7 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Dropout2d(Module):
+class Dropout2d(Dropout):
     """Channel dropout, as ``torch.nn.Dropout2d``: zero whole feature maps while training.
 
     Neighbouring pixels of a feature map are strongly correlated, so dropping single
@@ -80,31 +87,8 @@ class Dropout2d(Module):
                [0., 0.]])
     """
 
-    def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
-        super().__init__()
-        self.p = check_float("Dropout2d", "p", p, min=0, max=1)
-        self.rng = check_generator("Dropout2d", "rng", rng) or np.random.default_rng()
+    input_ndim = 4
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """(N, C, H, W) -> (N, C, H, W): whole channels masked and rescaled in training."""
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"Dropout2d: expected a numpy.ndarray input, got {type(x).__name__}")
-        if x.ndim != 4:
-            raise ValueError(f"Dropout2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
-        if not self.training or self.p == 0:
-            self._save((None, x.shape))
-            return x
-        scale = 0.0 if self.p == 1 else 1 / (1 - self.p)
-        mask = (self.rng.random(x.shape[:2]) >= self.p) * x.dtype.type(scale)
-        mask = mask[:, :, None, None]
-        self._save((mask, x.shape))
-        return x * mask
-
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        """(N, C, H, W) -> (N, C, H, W): the gradient flows only through the kept channels."""
-        mask, x_shape = self._saved()
-        check_grad(self, grad_y, x_shape)
-        return grad_y if mask is None else grad_y * mask
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+    def mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """One draw per channel of each sample, (N, C, 1, 1), broadcast over H and W."""
+        return (*shape[:2], 1, 1)

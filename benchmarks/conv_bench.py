@@ -37,7 +37,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from _timing import fmt, peak_extra_mb, print_machine, time_blocks, torch_or_none
+from _timing import (
+    default_repeats,
+    fmt,
+    peak_extra_mb,
+    print_machine,
+    time_blocks,
+    torch_or_none,
+)
 from algorithms_bench import run_algorithms, run_tricks
 
 import convnp
@@ -71,11 +78,6 @@ class Row:
     blas_gflops: float | None = None
     torch_fwd_ms: float | None = None
     torch_fb_ms: float | None = None
-
-
-def default_repeats(flops: float) -> int:
-    """More repeats for the quick small shapes, fewer for the large ones."""
-    return 15 if flops < 1e9 else 7
 
 
 def bench_conv2d(shape: tuple[int, ...], repeats: int | None) -> Row:

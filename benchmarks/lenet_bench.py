@@ -136,7 +136,9 @@ def main() -> None:
     for run in range(1, args.runs + 1):
         measured = {}
         for load in loads:
-            with busy_core() if load == "busy" else nullcontext():
+            # The busy process stops by itself; give it ample time for the loaded round.
+            quiet = sum(measured["quiet"].values()) if "quiet" in measured else 0
+            with busy_core(seconds=10 * quiet + 60) if load == "busy" else nullcontext():
                 measured[load] = one_round(weights, x, y, args, with_torch)
         line = "".join(f"{measured[load][c]:16.2f}" for load in loads for c in columns)
         if with_torch:

@@ -1,4 +1,4 @@
-"""Parameter and Module: the contract every layer follows.
+"""Module: the contract every layer follows (``Parameter`` is in ``parameter.py``).
 
 A layer is a small object with two methods:
 
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from convnp import anomaly
+from convnp.layers.parameter import Parameter as Parameter
 from convnp.validate import check_bool, check_float_dtype
 
 # The array checks layers call on their inputs and gradients live with the other
@@ -36,89 +37,6 @@ from convnp.validate import check_grad as check_grad
 from convnp.validate import check_input as check_input
 from convnp.validate import check_positive as check_positive
 from convnp.validate import check_window_fits as check_window_fits
-
-
-class Parameter:
-    """A learnable array together with its gradient.
-
-    Args:
-        data: the values, a floating array (integer, bool or complex parameters could
-            not be learned by small steps, so they are refused). Kept as given (no copy).
-        requires_grad: ``False`` freezes it: optimizers skip it and ``summary`` counts
-            it as non-trainable.
-
-    Attributes:
-        data: ndarray of values. Assigning ``p.data = array`` is checked: the new array
-            must have the same shape and dtype (``Module.to``/``Parameter.to`` change
-            the dtype on purpose).
-        grad: ndarray of the same shape and dtype, zeros until a ``backward`` adds to it;
-            assignments are checked in the same way.
-
-    Example:
-        >>> p = Parameter(np.ones((2, 3)))
-        >>> p.grad.shape, p.grad.dtype
-        ((2, 3), dtype('float64'))
-        >>> p.data = np.zeros((3, 2))
-        Traceback (most recent call last):
-        ...
-        ValueError: Parameter: cannot assign data of shape (3, 2) to a parameter of shape (2, 3)
-    """
-
-    def __init__(self, data: np.ndarray, requires_grad: bool = True) -> None:
-        data = np.asarray(data)
-        check_float_dtype("Parameter", "data's dtype", data.dtype)
-        self._data = data
-        self._grad = np.zeros_like(data)
-        self.requires_grad = check_bool("Parameter", "requires_grad", requires_grad)
-
-    def _checked(self, what: str, value: np.ndarray) -> np.ndarray:
-        value = np.asarray(value)
-        if value.shape != self._data.shape:
-            raise ValueError(f"Parameter: cannot assign {what} of shape {value.shape} to a "
-                             f"parameter of shape {self._data.shape}")
-        if value.dtype != self._data.dtype:
-            raise ValueError(f"Parameter: cannot assign {what} of dtype {value.dtype} to a "
-                             f"parameter of dtype {self._data.dtype}; cast it with "
-                             f".astype(np.{self._data.dtype}), or change the parameter's "
-                             "dtype with Parameter.to / Module.to")
-        return value
-
-    @property
-    def data(self) -> np.ndarray:
-        return self._data
-
-    @data.setter
-    def data(self, value: np.ndarray) -> None:
-        self._data = self._checked("data", value)
-
-    @property
-    def grad(self) -> np.ndarray:
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: np.ndarray) -> None:
-        self._grad = self._checked("grad", value)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
-
-    def to(self, dtype: np.dtype | type) -> Parameter:
-        """Cast the values to the floating ``dtype`` and reset ``grad`` to zeros; returns self."""
-        dtype = check_float_dtype("Parameter.to", "dtype", dtype)
-        self._data = self._data.astype(dtype)
-        self._grad = np.zeros_like(self._data)
-        return self
-
-    def zero_grad(self) -> None:
-        self._grad[...] = 0
-
-    def __repr__(self) -> str:
-        return f"Parameter(shape={self._data.shape}, dtype={self._data.dtype})"
 
 
 class Module:

@@ -10,6 +10,7 @@ from convnp.layers import (
     Conv2d,
     Flatten,
     Linear,
+    MaxPool2d,
     ReLU,
     Residual,
     Sequential,
@@ -123,14 +124,20 @@ def basic_block(in_channels: int, out_channels: int, stride: int, *,
 def resnet(widths: tuple[int, ...] = (16, 32, 64, 128), blocks: tuple[int, ...] = (2, 2, 2, 2),
            num_classes: int = 10, in_channels: int = 1, *,
            rng: np.random.Generator | None = None, dtype=np.float32) -> Sequential:
-    """A ResNet-18 layout for 28x28 images: a 3x3 stem, four stages of basic blocks.
+    """A ResNet-18 layout for 28x28 images: a stem that divides the size by four, then four
+    stages of two basic blocks.
 
-    ResNet-18 has a 7x7 stride-2 stem and a max-pool (224 -> 56 pixels), then four
-    stages of two basic blocks with 64, 128, 256, 512 channels. For 28x28 input the
-    stem is one 3x3 convolution with BatchNorm and ReLU, with no pooling, and the widths
-    are divided by four; stages 2-4 halve the size: 28 -> 28 -> 14 -> 7 -> 4. Global
-    average pooling and one linear layer make the logits. Weights are initialised as in
-    d2l (``d2l_init``: Xavier-uniform for every convolution and linear layer).
+    ResNet-18 has a 7x7 stride-2 stem conv and a 3x3 stride-2 max-pool (224 -> 56
+    pixels), then four stages of two basic blocks with 64, 128, 256, 512 channels; stages
+    2-4 halve the size. d2l trains it at 96 px, so its first stage works on 24x24 maps of
+    a picture enlarged 96/28 times: about 7 pixels of the original per side. Here the
+    stem also divides the size by four, with a 3x3 stride-2 conv (BatchNorm, ReLU) and a
+    2x2 max-pool, so the stages work on 7, 4, 2 and 1 pixels, as much detail as d2l's
+    see; stage 4 is left with one pixel, where its 3x3 convolutions act as 1x1 ones.
+    The widths are a quarter of ResNet-18's, doubling per stage as there, so that a NumPy
+    epoch stays short. Global average pooling and one linear layer make the logits.
+    Weights are initialised as in d2l (``d2l_init``: Xavier-uniform for every convolution
+    and linear layer).
 
     Args:
         widths: channels of each stage (the stem has ``widths[0]``).
@@ -139,7 +146,7 @@ def resnet(widths: tuple[int, ...] = (16, 32, 64, 128), blocks: tuple[int, ...] 
         rng: generator for the initial weights (fresh entropy if None).
         dtype: parameter dtype.
 
-    **Shape:** (N, in_channels, 28, 28) -> (N, num_classes); any H, W >= 1 work.
+    **Shape:** (N, in_channels, 28, 28) -> (N, num_classes); any H, W >= 3 work.
 
     Example:
         >>> net = resnet(rng=np.random.default_rng(0))
@@ -153,8 +160,8 @@ def resnet(widths: tuple[int, ...] = (16, 32, 64, 128), blocks: tuple[int, ...] 
                          f"{widths} and {blocks}")
     rng = rng if rng is not None else np.random.default_rng()
     kw = {"rng": rng, "dtype": dtype}
-    net = Sequential(Conv2d(in_channels, widths[0], 3, 1, 1, bias=False, **kw),
-                     BatchNorm2d(widths[0], dtype=dtype), ReLU())
+    net = Sequential(Conv2d(in_channels, widths[0], 3, 2, 1, bias=False, **kw),
+                     BatchNorm2d(widths[0], dtype=dtype), ReLU(), MaxPool2d(2))
     channels = widths[0]
     for stage, (width, count) in enumerate(zip(widths, blocks)):
         for i in range(count):

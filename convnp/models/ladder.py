@@ -116,14 +116,15 @@ def vgg(arch: tuple[tuple[int, int], ...] = ((1, 12), (1, 24), (2, 48)),
     """VGG (Simonyan and Zisserman, 2014) for 1x28x28 images.
 
     A VGG block is ``num_convs`` 3x3 convolutions with padding 1 and ReLU, then a 2x2
-    max-pool. ``arch`` lists ``(num_convs, out_channels)`` per block. d2l's VGG-11 has
-    five blocks (1, 1, 2, 2, 2 convs; 64 to 512 channels) at 224 px, and 4096-unit
-    hidden layers. At 28 px three blocks fit (28 -> 14 -> 7 -> 3); they keep VGG-11's
-    first three blocks (1, 1, 2 convs) with 3/16 of d2l's widths (12, 24, 48), doubling
-    per block as there; the classifier keeps VGG's two hidden layers with ReLU and
-    dropout 0.5, at ``hidden`` units. With ``batch_norm`` (the default; d2l's VGG has
-    none) a BatchNorm2d follows each conv, before its ReLU, as in VGG-BN: it lets this
-    narrow net train at a high learning rate and reach its accuracy within ten epochs.
+    max-pool. ``arch`` lists ``(num_convs, out_channels)`` per block. VGG-11 has five
+    blocks (1, 1, 2, 2, 2 convs; 64 to 512 channels) and 4096-unit hidden layers; d2l
+    trains it at 224 px with a quarter of those widths (16 to 128). At 28 px three
+    blocks fit (28 -> 14 -> 7 -> 3); they keep VGG-11's first three blocks (1, 1, 2
+    convs) with widths 12, 24, 48 (3/16 of VGG-11's), doubling per block as there; the
+    classifier keeps VGG's two hidden layers with ReLU and dropout 0.5, at ``hidden``
+    units. With ``batch_norm`` (the default; d2l's VGG has none) a BatchNorm2d follows
+    each conv, before its ReLU, as in VGG-BN: it lets this narrow net train at a high
+    learning rate and reach its accuracy within ten epochs.
     The widths are small because in NumPy the cost of a 28x28 layer is mostly memory
     traffic (im2col columns, BatchNorm, ReLU and pooling passes), which grows with the
     channels of the full-size maps.

@@ -110,7 +110,7 @@ def nin(widths: tuple[int, int, int] = (32, 64, 96), num_classes: int = 10, *,
         AdaptiveAvgPool2d(1), Flatten()), rng)
 
 
-def vgg(arch: tuple[tuple[int, int], ...] = ((1, 12), (1, 24), (2, 48)),
+def vgg(arch: tuple[tuple[int, int], ...] = ((1, 16), (1, 32), (2, 64)),
         hidden: int = 256, num_classes: int = 10, *, batch_norm: bool = True,
         rng: np.random.Generator | None = None, dtype=np.float32) -> Sequential:
     """VGG (Simonyan and Zisserman, 2014) for 1x28x28 images.
@@ -120,14 +120,14 @@ def vgg(arch: tuple[tuple[int, int], ...] = ((1, 12), (1, 24), (2, 48)),
     blocks (1, 1, 2, 2, 2 convs; 64 to 512 channels) and 4096-unit hidden layers; d2l
     trains it at 224 px with a quarter of those widths (16 to 128). At 28 px three
     blocks fit (28 -> 14 -> 7 -> 3); they keep VGG-11's first three blocks (1, 1, 2
-    convs) with widths 12, 24, 48 (3/16 of VGG-11's), doubling per block as there; the
+    convs) with d2l's widths for them (16, 32, 64), doubling per block as there; the
     classifier keeps VGG's two hidden layers with ReLU and dropout 0.5, at ``hidden``
     units. With ``batch_norm`` (the default; d2l's VGG has none) a BatchNorm2d follows
     each conv, before its ReLU, as in VGG-BN: it lets this narrow net train at a high
     learning rate and reach its accuracy within ten epochs.
-    The widths are small because in NumPy the cost of a 28x28 layer is mostly memory
-    traffic (im2col columns, BatchNorm, ReLU and pooling passes), which grows with the
-    channels of the full-size maps.
+    Wider first blocks cost more than their multiply-adds suggest: in NumPy a 28x28
+    layer's time is mostly memory traffic (im2col columns, BatchNorm, ReLU and pooling
+    passes), which grows with the channels of the full-size maps.
 
     **Shape:** (N, 1, 28, 28) -> (N, num_classes).
 

@@ -11,7 +11,7 @@ overrides it: SGD with momentum 0.9, weight decay 5e-4, 10 epochs, a cosine sche
 over the epochs, inputs standardised with the Fashion-MNIST mean and std. The learning
 rate and the batch size are per model (``LEARNING_RATES``, ``BATCH_SIZES``): the two
 LeNets keep batch 64; the four larger nets, all with BatchNorm, use batch 128, which
-makes fewer, larger matrix products (faster in NumPy) and suits their higher rates.
+makes fewer, larger matrix products and suits their higher learning rates.
 
 If Fashion-MNIST cannot be found (``--data-dir``, ``$CONVNP_DATA``, ``~/.cache/convnp``)
 or downloaded, the script says so in one line and trains on the bundled MNIST sample,

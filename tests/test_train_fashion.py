@@ -45,8 +45,9 @@ def test_falls_back_to_the_sample_when_fashion_mnist_is_absent(tmp_path, capsys,
 def test_arguments(capsys):
     module = load_example()
     args = module.parse_args(["--model", "densenet"])
-    assert (args.lr, args.batch_size, args.epochs) == (module.LEARNING_RATES["densenet"], 64, 10)
-    assert set(module.LEARNING_RATES) == set(module.LADDER)
+    assert (args.lr, args.batch_size, args.epochs) == (module.LEARNING_RATES["densenet"], 128, 10)
+    assert set(module.LEARNING_RATES) == set(module.BATCH_SIZES) == set(module.LADDER)
+    assert module.parse_args(["--model", "lenet", "--batch-size", "32"]).batch_size == 32
     with pytest.raises(SystemExit):
         module.parse_args(["--model", "alexnet"])
     with pytest.raises(SystemExit):

@@ -27,6 +27,7 @@ from convnp.naive import conv1d_forward_naive as conv1d_ref
 from convnp.naive import conv2d_forward_naive as conv2d_ref
 from convnp.naive import max_pool1d_forward_naive as maxpool1d_ref
 from convnp.naive import max_pool2d_backward_naive, max_pool2d_forward_naive
+from convnp.naive._common import out_len as out_size_ref
 
 __all__ = [
     "avgpool1d_ref", "avgpool2d_ref", "conv1d_ref", "conv2d_ref", "cross_entropy_ref",
@@ -43,25 +44,6 @@ def maxpool2d_backward_ref(x, grad_y, kernel_size, stride=None, padding=0, dilat
     """``max_pool2d_backward_naive`` with the tests' argument order ``(x, grad_y, ...)``."""
     return max_pool2d_backward_naive(grad_y, x, kernel_size, stride, padding, dilation,
                                      ceil_mode)
-
-
-# --------------------------------------------------------------------------- sizes
-def out_size_ref(n: int, k: int, s: int = 1, p: int = 0, d: int = 1,
-                 ceil_mode: bool = False) -> int:
-    """PyTorch's output length: ``floor((n + 2p - d(k-1) - 1)/s) + 1``.
-
-    With ``ceil_mode`` the division rounds up, and a last window that would start in
-    the right padding (at or past ``n + p``) is dropped.
-    """
-    span = n + 2 * p - d * (k - 1) - 1
-    if span < 0:
-        return 0
-    if not ceil_mode:
-        return span // s + 1
-    out = -(-span // s) + 1
-    if (out - 1) * s >= n + p:
-        out -= 1
-    return out
 
 
 # --------------------------------------------------------------------------- padding

@@ -26,7 +26,7 @@ def as_single(fn: str, name: str, value: int | tuple[int]) -> int:
     raise ValueError(f"{fn}: {name} must be an int or a 1-tuple, got {value!r}")
 
 
-def out_len(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
+def out_len(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, ceil_mode: bool = False) -> int:
     """PyTorch's output length ``floor((n + 2p - d(k-1) - 1)/s) + 1`` (0 if the kernel overhangs).
 
     With ``ceil_mode`` the division rounds up, and a last window that would start in the

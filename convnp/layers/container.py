@@ -100,10 +100,7 @@ class Sequential(Module):
         first = with_params[0]
         for layer in reversed(self.layers[first + 1:]):
             grad = layer.backward(grad)
-        if takes_input_grad(self.layers[first]):
-            return self.layers[first].backward(grad, input_grad=False)
-        self.layers[first].backward(grad)  # a layer without the option: drop its dL/dx
-        return None
+        return backward_without_input_grad(self.layers[first], grad)
 
 
 def takes_input_grad(layer: Module) -> bool:
@@ -117,6 +114,18 @@ def takes_input_grad(layer: Module) -> bool:
     return "input_grad" in inspect.signature(layer.backward).parameters
 
 
+def backward_without_input_grad(layer: Module, grad_y: np.ndarray) -> None:
+    """Add ``layer``'s parameter gradients for ``grad_y``, skipping dL/dx where it can.
+
+    A layer that declares ``input_grad`` is told not to compute dL/dx; one that does not
+    is called as ``backward(grad_y)`` and its dL/dx dropped. Returns None either way.
+    """
+    if takes_input_grad(layer):
+        return layer.backward(grad_y, input_grad=False)
+    layer.backward(grad_y)
+    return None
+
+
 def _branch_backward(branch: Module, grad_y: np.ndarray, input_grad: bool) -> np.ndarray | None:
     """``branch.backward(grad_y)``; with ``input_grad=False`` only its parameters' gradients.
 
@@ -127,10 +136,7 @@ def _branch_backward(branch: Module, grad_y: np.ndarray, input_grad: bool) -> np
         return branch.backward(grad_y)
     if not branch.parameters():
         return None
-    if takes_input_grad(branch):
-        return branch.backward(grad_y, input_grad=False)
-    branch.backward(grad_y)  # a branch without the option: drop its dL/dx
-    return None
+    return backward_without_input_grad(branch, grad_y)
 
 
 def _check_distinct(owner: str, modules: list[Module]) -> None:

@@ -1,6 +1,6 @@
 """im2col and col2im: lay every receptive field out as a column, and fold columns back.
 
-Axis names used in all the kernels::
+Axis names used in all the array functions::
 
     N              batch size
     C, C_in        input channels          C_out   output channels

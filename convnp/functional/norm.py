@@ -1,4 +1,4 @@
-"""Normalisation kernels: batch norm, layer norm and group norm, forward and backward.
+"""Normalisation functions: batch norm, layer norm and group norm, forward and backward.
 
 All three subtract a mean and divide by a standard deviation computed over some axes,
 then apply a learned scale and shift:

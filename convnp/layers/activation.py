@@ -1,6 +1,6 @@
 """Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax, Identity.
 
-Each keeps what its derivative needs (the input or the output) and calls the kernels in
+Each keeps what its derivative needs (the input or the output) and calls the functions in
 ``convnp/functional/activation.py``. All map shape (*) to (*).
 """
 

@@ -1,6 +1,6 @@
 """AdaptiveAvgPool1d/2d: average pooling to a chosen output size, as in PyTorch.
 
-The windows (``start = floor(i*n/m)``, ``end = ceil((i+1)*n/m)``) and the kernels are in
+The windows (``start = floor(i*n/m)``, ``end = ceil((i+1)*n/m)``) and the functions are in
 ``convnp.functional.adaptive_pool``. ``AdaptiveAvgPool2d(1)`` is global average pooling,
 the head of NiN, ResNet and DenseNet: one number per channel, whatever the image size.
 """

@@ -1,6 +1,6 @@
 """Normalisation layers: BatchNorm1d/2d, LayerNorm and GroupNorm, as in PyTorch.
 
-The kernels (forward, and backward through the statistics) are in
+The functions (forward, and backward through the statistics) are in
 ``convnp.functional.norm``; these classes own the learned scale ``weight`` and shift
 ``bias``, BatchNorm's running statistics (buffers, not Parameters) and the cache.
 """

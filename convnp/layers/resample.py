@@ -3,7 +3,7 @@
 ``Upsample1d/2d`` insert zeros between samples and ``Downsample1d/2d`` keep every k-th
 sample, as in the CMU 11-785 homework, where they turn strided operations into stride-1
 ones plus resampling (see ``docs/decompositions.md``). ``Upsample`` is PyTorch's
-nearest-neighbour ``nn.Upsample``. The kernels are in ``convnp/functional/resample.py``.
+nearest-neighbour ``nn.Upsample``. The functions are in ``convnp/functional/resample.py``.
 """
 
 from __future__ import annotations

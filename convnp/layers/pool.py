@@ -1,7 +1,7 @@
 """MaxPool1d/2d and AvgPool1d/2d layers: argument checks and the cache around the pool functions.
 
 ``_PoolNd`` checks and stores the arguments; each layer's ``forward`` and ``backward``
-call its kernel in ``convnp/functional/pool.py`` directly.
+call its function in ``convnp/functional/pool.py`` directly.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ state is never used, so a run is reproducible from its seeds alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -59,7 +59,12 @@ class DataLoader:
         batch_size: samples per batch (the last one may be smaller).
         shuffle: draw a new random order at the start of every epoch.
         drop_last: skip the final batch if it has fewer than ``batch_size`` samples.
-        rng: the generator used for shuffling; None means ``np.random.default_rng()``.
+        rng: the generator used for shuffling (and by ``transform``); None means
+            ``np.random.default_rng()``.
+        transform: a function ``(xb, rng) -> xb`` applied to every batch while iterating,
+            after the conversion to float32, such as ``augment.FlipAndShift(2)``. It
+            draws from the loader's ``rng``, so ``state_dict`` covers it too. ``batch()``
+            does not apply it.
 
     Example:
         >>> x = np.zeros((10, 28, 28), dtype=np.uint8); y = np.arange(10)
@@ -69,7 +74,9 @@ class DataLoader:
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
-                 drop_last: bool = False, rng: np.random.Generator | None = None) -> None:
+                 drop_last: bool = False, rng: np.random.Generator | None = None,
+                 transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None
+                 = None) -> None:
         x, y = np.asarray(x), np.asarray(y)
         if x.ndim not in (3, 4):
             raise ValueError(f"DataLoader: x must have shape (N, H, W) or (N, C, H, W), got "
@@ -87,6 +94,10 @@ class DataLoader:
         self.shuffle = check_bool("DataLoader", "shuffle", shuffle)
         self.drop_last = check_bool("DataLoader", "drop_last", drop_last)
         self.rng = check_generator("DataLoader", "rng", rng) or np.random.default_rng()
+        if transform is not None and not callable(transform):
+            raise TypeError(f"DataLoader: transform must be a function (xb, rng) -> xb or "
+                            f"None, got {type(transform).__name__}")
+        self.transform = transform
         self.x = x if x.ndim == 4 else x[:, None]
         self.y = y.astype(np.int64) if y.dtype.kind in "iu" else y
 
@@ -100,7 +111,20 @@ class DataLoader:
         n = len(self.x)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for i in range(len(self)):
-            yield self.batch(order[i * self.batch_size:(i + 1) * self.batch_size])
+            xb, yb = self.batch(order[i * self.batch_size:(i + 1) * self.batch_size])
+            if self.transform is not None:
+                xb = self._transformed(xb)
+            yield xb, yb
+
+    def _transformed(self, xb: np.ndarray) -> np.ndarray:
+        """``transform(xb, rng)``, checked to keep the batch's shape and dtype."""
+        out = self.transform(xb, self.rng)
+        if not isinstance(out, np.ndarray) or out.shape != xb.shape or out.dtype != xb.dtype:
+            raise ValueError(f"DataLoader: transform must return an array of the batch's "
+                             f"shape {xb.shape} and dtype {xb.dtype}, got "
+                             f"{getattr(out, 'shape', type(out).__name__)} "
+                             f"{getattr(out, 'dtype', '')}".rstrip())
+        return out
 
     def batch(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The samples at the indices ``idx`` (1-D ints), converted as in iteration.
@@ -148,8 +172,9 @@ class DataLoader:
         restore_generator(self.rng, state["rng_state"], "DataLoader.load_state_dict")
 
     def __repr__(self) -> str:
+        transform = "" if self.transform is None else f", transform={self.transform!r}"
         return (f"DataLoader(n={len(self.x)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last})")
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}{transform})")
 
 
 def normalize(x: np.ndarray, mean: float | np.ndarray, std: float | np.ndarray) -> np.ndarray:

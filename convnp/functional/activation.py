@@ -26,7 +26,10 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 def relu_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``grad_x = grad_y * (y > 0)``: the gradient passes where the unit was active."""
-    return np.where(y > 0, grad_y, 0).astype(grad_y.dtype, copy=False)
+    # A product with the 0/1 mask, not np.where(y > 0, grad_y, 0): on a (64, 6, 28, 28)
+    # float32 map 0.24 ms against 1.64 ms (NumPy 2.4). They differ only where grad_y holds
+    # inf or NaN at an inactive unit.
+    return grad_y * (y > 0)
 
 
 def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:

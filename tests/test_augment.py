@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from convnp.data import DataLoader, FlipAndShift, random_horizontal_flip, random_shift
+from convnp.data import Augment, DataLoader, random_horizontal_flip, random_shift
 
 
 def images(n: int = 6, c: int = 2, h: int = 5, w: int = 7, seed: int = 0) -> np.ndarray:
@@ -52,10 +52,23 @@ def test_random_horizontal_flip_mirrors_the_drawn_images_only():
     np.testing.assert_array_equal(random_horizontal_flip(x, np.random.default_rng(1), p=0.0), x)
 
 
+@pytest.mark.parametrize("flip, max_shift", [(True, 0), (False, 2), (True, 2), (False, 0)])
+def test_augment_is_the_flip_then_the_shift(flip, max_shift):
+    x = images(n=20)
+    expected = x
+    rng = np.random.default_rng(5)
+    if flip:
+        expected = random_horizontal_flip(expected, rng)
+    if max_shift:
+        expected = random_shift(expected, rng, max_shift, fill=-1.0)
+    got = Augment(flip, max_shift, fill=-1.0)(x, np.random.default_rng(5))
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_loader_transform_applies_per_batch_and_resumes_bit_exactly():
     x, y = images(n=10), np.arange(10)
     loader = DataLoader(x, y, batch_size=4, rng=np.random.default_rng(3),
-                        transform=FlipAndShift(1))
+                        transform=Augment(flip=True, max_shift=1))
     saved = loader.state_dict()
     first = [xb for xb, _ in loader]
     plain = [xb for xb, _ in DataLoader(x, y, batch_size=4, rng=np.random.default_rng(3))]
@@ -64,7 +77,7 @@ def test_loader_transform_applies_per_batch_and_resumes_bit_exactly():
     loader.load_state_dict(saved)
     for a, b in zip(first, [xb for xb, _ in loader]):
         np.testing.assert_array_equal(a, b)
-    assert "transform=FlipAndShift(max_shift=1, fill=0.0)" in repr(loader)
+    assert "transform=Augment(flip=True, max_shift=1, fill=0.0)" in repr(loader)
 
 
 @pytest.mark.parametrize("call, error, message", [
@@ -75,7 +88,8 @@ def test_loader_transform_applies_per_batch_and_resumes_bit_exactly():
     (lambda: random_horizontal_flip(images(), np.random.default_rng(), p=1.5), ValueError,
      "random_horizontal_flip: p"),
     (lambda: random_horizontal_flip(images(), 0), TypeError, "np.random.Generator"),
-    (lambda: FlipAndShift(1.5), TypeError, "FlipAndShift: max_shift"),
+    (lambda: Augment(max_shift=1.5), TypeError, "Augment: max_shift"),
+    (lambda: Augment(flip="yes"), TypeError, "Augment: flip"),
     (lambda: DataLoader(images(), np.arange(6), 2, transform="flip"), TypeError,
      "DataLoader: transform must be a function"),
 ])

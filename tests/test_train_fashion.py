@@ -32,10 +32,11 @@ def test_bn_lenet_on_a_slice_of_the_sample_saves_a_checkpoint(tmp_path, capsys):
     assert int(model[1].num_batches_tracked) == 10  # 640 images, batch 64: the buffers came too
 
 
-def test_resnet_trains_on_flipped_and_shifted_batches(capsys):
+def test_resnet_trains_on_flipped_batches_with_smoothed_labels(capsys):
     load_example().main(["--model", "resnet", "--sample", "--limit", "128", "--epochs", "1",
                          "--verbose", "0"])
-    assert "momentum 0.9, flips and shifts" in capsys.readouterr().out.splitlines()[0]
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith("momentum 0.9, random flips, label smoothing 0.1")
 
 
 def test_falls_back_to_the_sample_when_fashion_mnist_is_absent(tmp_path, capsys, monkeypatch):
@@ -54,12 +55,17 @@ def test_arguments(capsys):
     assert (args.lr, args.batch_size, args.epochs) == (module.LEARNING_RATES["densenet"], 128, 10)
     assert set(module.LEARNING_RATES) == set(module.BATCH_SIZES) == set(module.LADDER)
     assert module.parse_args(["--model", "lenet", "--batch-size", "32"]).batch_size == 32
-    assert module.parse_args(["--model", "resnet"]).augment is True
-    assert module.parse_args(["--model", "resnet", "--no-augment"]).augment is False
-    assert module.parse_args(["--model", "vgg"]).augment is False
-    assert module.parse_args(["--model", "vgg", "--augment"]).augment is True
+    resnet = module.parse_args(["--model", "resnet"])
+    assert (resnet.flip, resnet.shift, resnet.label_smoothing) == (True, 0, 0.1)
+    vgg = module.parse_args(["--model", "vgg", "--flip", "--shift", "2"])
+    assert (vgg.flip, vgg.shift, vgg.label_smoothing) == (True, 2, 0.0)
+    assert module.parse_args(["--model", "resnet", "--no-flip"]).flip is False
+    assert module.parse_args(["--model", "vgg"]).flip is False
     with pytest.raises(SystemExit):
         module.parse_args(["--model", "alexnet"])
     with pytest.raises(SystemExit):
         module.parse_args(["--limit", "0"])
     assert "--limit must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        module.parse_args(["--shift", "-1"])
+    assert "--shift must be >= 0" in capsys.readouterr().err

@@ -5,12 +5,12 @@
 * ``sample.py``: the small MNIST sample shipped with the package (``load_mnist_sample``)
   and ``load_or_sample``, which falls back to it when a full dataset cannot be had.
 * ``augment.py``: random flips and shifts (``random_horizontal_flip``, ``random_shift``,
-  and ``FlipAndShift``, a ``DataLoader`` transform).
+  and ``Augment``, a ``DataLoader`` transform that does either or both).
 * ``loader.py``: mini-batches (``DataLoader``) and preprocessing (``normalize``,
   ``one_hot``, ``train_val_split``).
 """
 
-from convnp.data.augment import FlipAndShift, random_horizontal_flip, random_shift
+from convnp.data.augment import Augment, random_horizontal_flip, random_shift
 from convnp.data.idx import read_idx, write_idx
 from convnp.data.loader import (
     FASHION_MNIST_MEAN,
@@ -36,7 +36,7 @@ from convnp.data.sample import load_mnist_sample, load_or_sample
 
 __all__ = [
     "FASHION_MNIST_MEAN", "FASHION_MNIST_MIRRORS", "FASHION_MNIST_STD", "MNIST_MEAN",
-    "MNIST_MIRRORS", "MNIST_STD", "DataLoader", "FlipAndShift",
+    "Augment", "MNIST_MIRRORS", "MNIST_STD", "DataLoader",
     "DatasetNotFoundError", "DownloadError", "download_dataset", "download_file",
     "load_fashion_mnist", "load_mnist", "load_mnist_sample",
     "load_or_sample", "normalize", "one_hot", "random_horizontal_flip", "random_shift",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp.validate import check_float, check_generator, check_int
+from convnp.validate import check_bool, check_float, check_generator, check_int
 
 
 def _check_batch(caller: str, x: np.ndarray, rng: np.random.Generator) -> None:
@@ -92,29 +92,33 @@ def random_shift(x: np.ndarray, rng: np.random.Generator, max_shift: int,
     return out
 
 
-class FlipAndShift:
-    """A ``DataLoader`` transform: ``random_horizontal_flip``, then ``random_shift``.
+class Augment:
+    """A ``DataLoader`` transform: ``random_horizontal_flip`` and/or ``random_shift``.
 
     Args:
-        max_shift: passed to ``random_shift``.
-        fill: passed to ``random_shift``.
+        flip: mirror each image left to right with probability 1/2.
+        max_shift: then shift it by up to this many pixels each way (0: no shift).
+        fill: the border value for the shift (see ``random_shift``).
 
     **Shape:** (N, C, H, W) -> (N, C, H, W).
 
     Example:
-        >>> augment = FlipAndShift(2)
+        >>> augment = Augment(flip=True, max_shift=2)
         >>> augment
-        FlipAndShift(max_shift=2, fill=0.0)
+        Augment(flip=True, max_shift=2, fill=0.0)
         >>> augment(np.zeros((5, 1, 28, 28)), np.random.default_rng(0)).shape
         (5, 1, 28, 28)
     """
 
-    def __init__(self, max_shift: int, fill: float = 0.0) -> None:
-        self.max_shift = check_int("FlipAndShift", "max_shift", max_shift, min=0)
-        self.fill = check_float("FlipAndShift", "fill", fill)
+    def __init__(self, flip: bool = True, max_shift: int = 0, fill: float = 0.0) -> None:
+        self.flip = check_bool("Augment", "flip", flip)
+        self.max_shift = check_int("Augment", "max_shift", max_shift, min=0)
+        self.fill = check_float("Augment", "fill", fill)
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return random_shift(random_horizontal_flip(x, rng), rng, self.max_shift, self.fill)
+        if self.flip:
+            x = random_horizontal_flip(x, rng)
+        return random_shift(x, rng, self.max_shift, self.fill) if self.max_shift else x
 
     def __repr__(self) -> str:
-        return f"FlipAndShift(max_shift={self.max_shift}, fill={self.fill})"
+        return f"Augment(flip={self.flip}, max_shift={self.max_shift}, fill={self.fill})"

@@ -62,7 +62,7 @@ class DataLoader:
         rng: the generator used for shuffling (and by ``transform``); None means
             ``np.random.default_rng()``.
         transform: a function ``(xb, rng) -> xb`` applied to every batch while iterating,
-            after the conversion to float32, such as ``augment.FlipAndShift(2)``. It
+            after the conversion to float32, such as ``augment.Augment(flip=True)``. It
             draws from the loader's ``rng``, so ``state_dict`` covers it too. ``batch()``
             does not apply it.
 

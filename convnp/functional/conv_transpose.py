@@ -1,6 +1,6 @@
 """Transposed convolution forward and backward, built from the convolution's own pieces.
 
-Axis names as in ``im2col.py``; here C_in is the transposed convolution's input (the
+Axis names as in ``columns.py``; here C_in is the transposed convolution's input (the
 convolution's *output*) and C_out its output. Weight shape (C_in, C_out/G, kH, kW), as
 in PyTorch.
 

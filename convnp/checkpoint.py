@@ -33,7 +33,8 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer=None,
         path: destination file.
         model: its ``state_dict()`` is saved.
         optimizer, scheduler, loader: optional; their ``state_dict()`` is saved (the
-            loader's holds its random generator, so a resumed run shuffles identically).
+            loader's holds its random generator, so a resumed run shuffles and augments
+            identically).
         history: optional ``History`` of the epochs so far.
 
     Example:

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from convnp import Linear, Sequential
+from convnp.checkpoint import load_checkpoint, save_checkpoint
 from convnp.data import Augment, DataLoader, random_horizontal_flip, random_shift
 
 
@@ -32,7 +34,7 @@ def test_random_shift_matches_pixel_loops_on_non_square_images(max_shift):
     assert out.dtype == x.dtype
 
 
-def test_random_shift_draws_every_offset_and_keeps_the_input():
+def test_random_shift_keeps_the_input_and_moves_most_images():
     x = images(n=400, c=1, h=3, w=4)
     before = x.copy()
     out = random_shift(x, np.random.default_rng(0), 1)
@@ -52,7 +54,12 @@ def test_random_horizontal_flip_mirrors_the_drawn_images_only():
     np.testing.assert_array_equal(random_horizontal_flip(x, np.random.default_rng(1), p=0.0), x)
 
 
-@pytest.mark.parametrize("flip, max_shift", [(True, 0), (False, 2), (True, 2), (False, 0)])
+def test_augment_without_flip_or_shift_returns_the_batch_itself():
+    x = images()
+    assert Augment(flip=False, max_shift=0)(x, np.random.default_rng(0)) is x
+
+
+@pytest.mark.parametrize("flip, max_shift", [(True, 0), (False, 2), (True, 2)])
 def test_augment_is_the_flip_then_the_shift(flip, max_shift):
     x = images(n=20)
     expected = x
@@ -87,7 +94,19 @@ def test_loader_transform_applies_per_batch_and_resumes_bit_exactly():
      r"random_shift: expected a batch of shape \(N, C, H, W\), got \(2, 5, 7\)"),
     (lambda: random_horizontal_flip(images(), np.random.default_rng(), p=1.5), ValueError,
      "random_horizontal_flip: p"),
-    (lambda: random_horizontal_flip(images(), 0), TypeError, "np.random.Generator"),
+    (lambda: random_horizontal_flip(images(), 0), TypeError,
+     "random_horizontal_flip: rng must be a np.random.Generator, got int"),
+    (lambda: random_shift(images().astype(np.uint8), np.random.default_rng(), 1), TypeError,
+     "random_shift: x must be a floating array"),
+    (lambda: random_shift(images().tolist(), np.random.default_rng(), 1), TypeError,
+     "random_shift: expected a numpy.ndarray x, got list"),
+    (lambda: random_shift(images(), np.random.default_rng(), 5), ValueError,
+     r"random_shift: max_shift must be smaller than the image, min\(H, W\) = 5 for x of "
+     r"shape \(6, 2, 5, 7\), got 5"),
+    (lambda: DataLoader(images(), np.arange(6), 2, transform=Augment), TypeError,
+     r"DataLoader: transform must be an instance, got the class Augment"),
+    (lambda: DataLoader(images(), np.arange(6), 2, transform=lambda xb: xb), TypeError,
+     r"DataLoader: transform must be a function \(xb, rng\) -> xb"),
     (lambda: Augment(max_shift=1.5), TypeError, "Augment: max_shift"),
     (lambda: Augment(flip="yes"), TypeError, "Augment: flip"),
     (lambda: DataLoader(images(), np.arange(6), 2, transform="flip"), TypeError,
@@ -96,6 +115,24 @@ def test_loader_transform_applies_per_batch_and_resumes_bit_exactly():
 def test_misuse_gets_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_checkpoint_resumes_the_augmented_batches(tmp_path):
+    x, y = images(n=12), np.arange(12)
+
+    def loader(seed):
+        return DataLoader(x, y, 4, rng=np.random.default_rng(seed),
+                          transform=Augment(flip=True, max_shift=1))
+
+    model = Sequential(Linear(2, 2, rng=np.random.default_rng(0)))
+    first = loader(7)
+    list(first)  # one epoch, then save
+    save_checkpoint(tmp_path / "ckpt.npz", model, loader=first)
+    expected = [xb for xb, _ in first]
+    resumed = loader(99)
+    load_checkpoint(tmp_path / "ckpt.npz", model, loader=resumed)
+    for a, b in zip(expected, [xb for xb, _ in resumed]):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("transform, got", [

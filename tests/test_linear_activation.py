@@ -21,6 +21,7 @@ from convnp import (
     Tanh,
     gradcheck,
 )
+from convnp.functional.activation import relu_backward
 
 
 def away_from_zero(rng, shape):
@@ -179,3 +180,12 @@ def test_dropout_p_zero_and_one_in_training(rng):
     drop = Dropout(1.0, rng=rng)
     np.testing.assert_array_equal(drop(x), np.zeros_like(x))
     np.testing.assert_array_equal(drop.backward(np.ones_like(x)), np.zeros_like(x))
+
+
+def test_relu_backward_is_the_mask_product_even_for_non_finite_gradients():
+    y = np.array([[0.0, 2.0, 0.0], [3.0, 0.0, 1.0]])
+    grad = np.array([[7.0, -4.0, np.inf], [np.nan, -0.5, 2.5]])
+    with np.errstate(invalid="ignore"):
+        got = relu_backward(grad, y)
+    # Finite gradients pass where y > 0 and are 0 elsewhere; inf * 0 is NaN (torch: 0).
+    np.testing.assert_array_equal(got, [[0.0, -4.0, np.nan], [np.nan, 0.0, 2.5]])

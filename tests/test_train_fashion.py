@@ -32,11 +32,22 @@ def test_bn_lenet_on_a_slice_of_the_sample_saves_a_checkpoint(tmp_path, capsys):
     assert int(model[1].num_batches_tracked) == 10  # 640 images, batch 64: the buffers came too
 
 
-def test_resnet_trains_on_flipped_batches_with_smoothed_labels(capsys):
-    load_example().main(["--model", "resnet", "--sample", "--limit", "128", "--epochs", "1",
-                         "--verbose", "0"])
-    first = capsys.readouterr().out.splitlines()[0]
-    assert first.endswith("momentum 0.9, random flips, label smoothing 0.1")
+@pytest.mark.parametrize("flags, flipped, recipe", [
+    ([], 0, "momentum 0.9, label smoothing 0.1"),  # MNIST digits are never flipped
+    (["--flip", "--shift", "2"], 2, "momentum 0.9, random flips, shifts up to 2 px, label "
+                                    "smoothing 0.1"),
+])
+def test_resnet_augments_its_training_batches(capsys, monkeypatch, flags, flipped, recipe):
+    module = load_example()
+    calls = []
+    augment = module.Augment.__call__
+    monkeypatch.setattr(module.Augment, "__call__",
+                        lambda self, x, rng: calls.append(self) or augment(self, x, rng))
+    module.main(["--model", "resnet", "--sample", "--limit", "128", "--epochs", "1",
+                 "--verbose", "0", *flags])
+    assert capsys.readouterr().out.splitlines()[0].endswith(recipe)
+    assert len(calls) == (1 if flipped else 0)  # 128 images, batch 128
+    assert all((a.flip, a.max_shift) == (True, 2) for a in calls)
 
 
 def test_falls_back_to_the_sample_when_fashion_mnist_is_absent(tmp_path, capsys, monkeypatch):
@@ -56,16 +67,19 @@ def test_arguments(capsys):
     assert set(module.LEARNING_RATES) == set(module.BATCH_SIZES) == set(module.LADDER)
     assert module.parse_args(["--model", "lenet", "--batch-size", "32"]).batch_size == 32
     resnet = module.parse_args(["--model", "resnet"])
-    assert (resnet.flip, resnet.shift, resnet.label_smoothing) == (True, 0, 0.1)
+    assert (resnet.flip, resnet.shift, resnet.label_smoothing) == (None, 0, 0.1)
+    assert module.FLIPPED == {"resnet"}  # None: decided by the data (main)
     vgg = module.parse_args(["--model", "vgg", "--flip", "--shift", "2"])
     assert (vgg.flip, vgg.shift, vgg.label_smoothing) == (True, 2, 0.0)
     assert module.parse_args(["--model", "resnet", "--no-flip"]).flip is False
-    assert module.parse_args(["--model", "vgg"]).flip is False
     with pytest.raises(SystemExit):
         module.parse_args(["--model", "alexnet"])
     with pytest.raises(SystemExit):
         module.parse_args(["--limit", "0"])
     assert "--limit must be >= 1" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        module.parse_args(["--shift", "-1"])
-    assert "--shift must be >= 0" in capsys.readouterr().err
+    for flag, value, message in (("--shift", "-1", "--shift must be in [0, 27]"),
+                                 ("--shift", "28", "--shift must be in [0, 27]"),
+                                 ("--label-smoothing", "1.5", "--label-smoothing must be in")):
+        with pytest.raises(SystemExit):
+            module.parse_args([flag, value])
+        assert message in capsys.readouterr().err

@@ -36,7 +36,7 @@ from convnp.data.sample import load_mnist_sample, load_or_sample
 
 __all__ = [
     "FASHION_MNIST_MEAN", "FASHION_MNIST_MIRRORS", "FASHION_MNIST_STD", "MNIST_MEAN",
-    "Augment", "MNIST_MIRRORS", "MNIST_STD", "DataLoader",
+    "MNIST_MIRRORS", "MNIST_STD", "Augment", "DataLoader",
     "DatasetNotFoundError", "DownloadError", "download_dataset", "download_file",
     "load_fashion_mnist", "load_mnist", "load_mnist_sample",
     "load_or_sample", "normalize", "one_hot", "random_horizontal_flip", "random_shift",

@@ -1,9 +1,10 @@
 """Data augmentation: random flips and shifts of a batch of images.
 
-Each function takes a batch ``x`` of shape (N, C, H, W) and the generator to draw from,
-and returns a new batch of the same shape; ``x`` is never changed. Pass one to
-``DataLoader(..., transform=...)``, which calls it on every training batch with its own
-generator, so a saved loader state replays the same augmented batches.
+Each function takes a floating batch ``x`` of shape (N, C, H, W) and the generator to
+draw from, and returns a new batch of the same shape; ``x`` is never changed. ``Augment``
+bundles them as a ``DataLoader`` transform: ``DataLoader(..., transform=Augment(...))``
+calls it on every training batch with the loader's own generator, so a saved loader
+state replays the same augmented batches.
 
 A flipped or slightly shifted shirt is still a shirt: showing the network such copies
 is a cheap way to get more training images, and it narrows the gap between training and
@@ -14,16 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp.validate import check_bool, check_float, check_generator, check_int
+from convnp.validate import check_bool, check_float, check_float_array, check_int
 
 
 def _check_batch(caller: str, x: np.ndarray, rng: np.random.Generator) -> None:
-    """Raise a clear error unless ``x`` is an (N, C, H, W) array and ``rng`` a Generator."""
-    if not isinstance(x, np.ndarray) or x.ndim != 4:
-        raise ValueError(f"{caller}: expected a batch of shape (N, C, H, W), got "
-                         f"{getattr(x, 'shape', type(x).__name__)}")
-    if check_generator(caller, "rng", rng) is None:
-        raise TypeError(f"{caller}: rng must be a np.random.Generator, got None")
+    """Raise a clear error unless ``x`` is a floating (N, C, H, W) array and ``rng`` a
+    Generator."""
+    check_float_array(caller, "x", x)
+    if x.ndim != 4:
+        raise ValueError(f"{caller}: expected a batch of shape (N, C, H, W), got {x.shape}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{caller}: rng must be a np.random.Generator, got "
+                        f"{type(rng).__name__}")
 
 
 def random_horizontal_flip(x: np.ndarray, rng: np.random.Generator,
@@ -81,6 +84,9 @@ def random_shift(x: np.ndarray, rng: np.random.Generator, max_shift: int,
     s = check_int("random_shift", "max_shift", max_shift, min=0)
     fill = check_float("random_shift", "fill", fill)
     N, C, H, W = x.shape
+    if s >= min(H, W):
+        raise ValueError(f"random_shift: max_shift must be smaller than the image, "
+                         f"min(H, W) = {min(H, W)} for x of shape {x.shape}, got {s}")
     padded = np.full((N, C, H + 2 * s, W + 2 * s), fill, dtype=x.dtype)
     padded[:, :, s:s + H, s:s + W] = x
     a, b = rng.integers(0, 2 * s + 1, size=(2, N))
@@ -95,8 +101,12 @@ def random_shift(x: np.ndarray, rng: np.random.Generator, max_shift: int,
 class Augment:
     """A ``DataLoader`` transform: ``random_horizontal_flip`` and/or ``random_shift``.
 
+    ``augment(x, rng) = random_shift(random_horizontal_flip(x, rng), rng, max_shift, fill)``,
+    leaving out the flip if not ``flip`` and the shift if ``max_shift == 0``.
+
     Args:
-        flip: mirror each image left to right with probability 1/2.
+        flip: mirror each image left to right with probability 1/2 (torchvision's
+            ``RandomHorizontalFlip()``).
         max_shift: then shift it by up to this many pixels each way (0: no shift).
         fill: the border value for the shift (see ``random_shift``).
 
@@ -116,6 +126,7 @@ class Augment:
         self.fill = check_float("Augment", "fill", fill)
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Augment the batch ``x`` (N, C, H, W), drawing from ``rng``."""
         if self.flip:
             x = random_horizontal_flip(x, rng)
         return random_shift(x, rng, self.max_shift, self.fill) if self.max_shift else x

@@ -16,7 +16,9 @@ state is never used, so a run is reproducible from its seeds alone.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -62,9 +64,11 @@ class DataLoader:
         rng: the generator used for shuffling (and by ``transform``); None means
             ``np.random.default_rng()``.
         transform: a function ``(xb, rng) -> xb`` applied to every batch while iterating,
-            after the conversion to float32, such as ``augment.Augment(flip=True)``. It
-            draws from the loader's ``rng``, so ``state_dict`` covers it too. ``batch()``
-            does not apply it.
+            after the conversion to float32, such as ``convnp.data.Augment(flip=True)``.
+            It draws from the loader's ``rng``, so ``state_dict`` covers its draws (but
+            not the transform itself: resume with the same one), and the shuffles of
+            later epochs differ from those of a loader without it. ``batch()`` does not
+            apply it.
 
     Example:
         >>> x = np.zeros((10, 28, 28), dtype=np.uint8); y = np.arange(10)
@@ -94,10 +98,7 @@ class DataLoader:
         self.shuffle = check_bool("DataLoader", "shuffle", shuffle)
         self.drop_last = check_bool("DataLoader", "drop_last", drop_last)
         self.rng = check_generator("DataLoader", "rng", rng) or np.random.default_rng()
-        if transform is not None and not callable(transform):
-            raise TypeError(f"DataLoader: transform must be a function (xb, rng) -> xb or "
-                            f"None, got {type(transform).__name__}")
-        self.transform = transform
+        self.transform = _check_transform(transform)
         self.x = x if x.ndim == 4 else x[:, None]
         self.y = y.astype(np.int64) if y.dtype.kind in "iu" else y
 
@@ -138,10 +139,11 @@ class DataLoader:
         return _to_float(self.x[idx]), self.y[idx]
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Return the shuffling generator's state, storable with ``np.savez`` (no pickle).
+        """Return the generator's state, storable with ``np.savez`` (no pickle).
 
-        Save it between epochs; :meth:`load_state_dict` on a fresh loader then makes it
-        draw exactly the permutations the original would have drawn next.
+        Save it between epochs; :meth:`load_state_dict` on a fresh loader (with the same
+        ``transform``) then makes it draw exactly the permutations and augmentations the
+        original would have drawn next.
 
         Returns:
             ``{"rng_state": np.array(json_string)}``, the bit generator's state as JSON.
@@ -175,6 +177,23 @@ class DataLoader:
         transform = "" if self.transform is None else f", transform={self.transform!r}"
         return (f"DataLoader(n={len(self.x)}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}{transform})")
+
+
+def _check_transform(transform: Any) -> Callable | None:
+    """Return ``transform`` if it can be called as ``transform(xb, rng)``; else TypeError."""
+    if transform is None:
+        return None
+    if isinstance(transform, type):
+        raise TypeError(f"DataLoader: transform must be an instance, got the class "
+                        f"{transform.__name__}; pass e.g. {transform.__name__}(...)")
+    try:
+        inspect.signature(transform).bind(None, None)
+    except TypeError:
+        raise TypeError(f"DataLoader: transform must be a function (xb, rng) -> xb, got "
+                        f"{transform!r}") from None
+    except ValueError:  # no signature to inspect (some built-ins): trust it
+        pass
+    return transform
 
 
 def normalize(x: np.ndarray, mean: float | np.ndarray, std: float | np.ndarray) -> np.ndarray:

@@ -25,10 +25,17 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 
 def relu_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``grad_x = grad_y * (y > 0)``: the gradient passes where the unit was active."""
-    # A product with the 0/1 mask, not np.where(y > 0, grad_y, 0): on a (64, 6, 28, 28)
-    # float32 map 0.24 ms against 1.64 ms (NumPy 2.4). They differ only where grad_y holds
-    # inf or NaN at an inactive unit.
+    """``grad_x = grad_y * (y > 0)``: the gradient passes where the unit was active.
+
+    A product with the 0/1 mask, so an inf or NaN in ``grad_y`` at an inactive unit gives
+    NaN there; PyTorch's ``threshold_backward`` gives 0. Finite gradients agree exactly.
+
+    Example:
+        >>> relu_backward(np.array([5.0, 5.0]), np.array([0.0, 2.0]))
+        array([0., 5.])
+    """
+    # Not np.where(y > 0, grad_y, 0): on a (64, 6, 28, 28) float32 map the product took
+    # 0.24 ms against 1.64 ms (NumPy 2.4).
     return grad_y * (y > 0)
 
 

@@ -16,11 +16,13 @@ convolution layers use these by default. The measurements behind each choice are
    its in/out channels swapped. It replaces col2im's scattered ``+=`` with im2col's
    plain copy, which moves less memory when the layer has about as many output as
    input channels.
-3. Small products on one BLAS thread (``matmul``). A second OpenBLAS thread buys
-   nothing on LeNet-sized products, and when another program keeps a core busy it
-   spin-waits for that core and makes them several times slower. Products under
-   ``SMALL_PRODUCT_FLOPS`` run on one thread; larger ones keep every thread the user
-   allows. The thread count is restored after each product; nothing else changes.
+3. Small products on one BLAS thread when the machine is busy (``matmul``). When another
+   program keeps a core busy, OpenBLAS's second thread spin-waits for that core and
+   makes LeNet-sized products several times slower; on a quiet machine it makes them
+   faster. So while other programs use more than half a core (``_cpu_load.py``),
+   products under ``SMALL_PRODUCT_FLOPS`` run on one thread; larger ones, and every
+   product on a quiet machine, keep every thread the user allows. The thread count is
+   restored after each product; nothing else changes.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from convnp.functional._cpu_load import others_busy
 from convnp.functional.columns import col2im, im2col, pad_cnhw
 from convnp.functional.shapes import Pair, conv_output_size
 
@@ -169,11 +172,13 @@ def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 SMALL_PRODUCT_FLOPS = 1e8
-"""Products below this many flops (``2*M*K*N``) run on one BLAS thread; see ``matmul``."""
+"""Products below this many flops (``2*M*K*N``) run on one BLAS thread when the machine
+is busy; see ``matmul``."""
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``np.matmul(a, b)``, on one BLAS thread when the product is small.
+    """``np.matmul(a, b)``, on one BLAS thread when the product is small and other
+    programs keep a core busy (``_cpu_load.others_busy``).
 
     **Shape:** (..., M, K) @ (..., K, N) -> (..., M, N), as ``np.matmul``.
 
@@ -182,7 +187,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         >>> np.array_equal(matmul(a, b), np.matmul(a, b))
         True
     """
-    if 2 * a.size * b.shape[-1] >= SMALL_PRODUCT_FLOPS:
+    if 2 * a.size * b.shape[-1] >= SMALL_PRODUCT_FLOPS or not others_busy():
         return np.matmul(a, b)
     with one_blas_thread():
         return np.matmul(a, b)

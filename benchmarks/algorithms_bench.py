@@ -156,10 +156,16 @@ def trick_pairs(shape: tuple[int, ...]
     small = 2 * w.size * cols.shape[-1] < _fast.SMALL_PRODUCT_FLOPS
 
     def threads_as_fast(fn: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
-        """``fn`` on the BLAS threads that ``_fast.matmul`` would use for this product."""
-        if not small:
-            return fn
+        """``fn`` on the BLAS threads that ``_fast.matmul`` would choose for this product
+        now: one if it is small and other programs keep a core busy, else all."""
+        def on_matmuls_threads() -> np.ndarray:
+            if small and _fast.others_busy():
+                with _fast.one_blas_thread():
+                    return fn()
+            return fn()
+        return on_matmuls_threads
 
+    def one_thread(fn: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
         def on_one_thread() -> np.ndarray:
             with _fast.one_blas_thread():
                 return fn()
@@ -181,8 +187,8 @@ def trick_pairs(shape: tuple[int, ...]
         ("grad_W: gy@cols.T / (cols@gy.T).T", "yes",
          threads_as_fast(lambda: np.matmul(gy, cols.transpose(0, 2, 1))),
          threads_as_fast(lambda: np.matmul(cols, gy.transpose(0, 2, 1)).transpose(0, 2, 1))),
-        ("Y: all BLAS threads / one", "yes" if small else "no (large)",
-         lambda: np.matmul(w, cols), lambda: _fast.matmul(w, cols)),
+        ("Y: all BLAS threads / one", "when busy" if small else "no (large)",
+         lambda: np.matmul(w, cols), one_thread(lambda: np.matmul(w, cols))),
         ("Y: tensordot / matmul (G = 1)", "matmul",
          threads_as_fast(lambda: np.tensordot(w[0], cols[0], 1)),
          threads_as_fast(lambda: np.matmul(w, cols))),

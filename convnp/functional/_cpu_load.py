@@ -14,7 +14,9 @@ its threads, BLAS's included) and what is left is the other programs' use::
     other_cores = (d machine_busy_seconds - d own_cpu_seconds) / d wall_seconds
 
 over the last ``INTERVAL`` seconds or more. The machine counts as busy when the other
-programs used more than ``BUSY_CORES`` cores. Where ``/proc/stat`` cannot be read
+programs used more than ``BUSY_CORES`` cores. That threshold assumes BLAS's default of
+one thread per core, so any core another program takes is one a BLAS thread would wait
+for. Where ``/proc/stat`` cannot be read
 (macOS, Windows), the machine always counts as busy: small products then run on one
 thread, which is never much slower and never stalls.
 """

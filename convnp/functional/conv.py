@@ -24,7 +24,7 @@ both reach the same BLAS product, and ``np.matmul`` measured 5-11% faster on LeN
 layers (``docs/performance.md``), so it stays. The columns are built and folded, and the
 products run, by the equal but faster variants in ``_fast.py`` (two passes on small
 images, dL/dx by correlation where that moves less memory, small products on one BLAS
-thread); ``columns.py`` has the plain loops they are tested against.
+thread while the machine is busy); ``columns.py`` has the plain loops they are tested against.
 
 ``algorithm='tensordot'`` computes the same numbers without columns, one
 ``np.tensordot`` per kernel offset (``conv_tensordot.py``). The 1-D functions view

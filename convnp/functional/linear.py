@@ -9,7 +9,8 @@ Backward, from the same matrix product:
     grad_bias   = grad_y summed over N       (out,)
 
 Leading axes beyond the last are treated as batch axes, as in PyTorch. The products run
-through ``_fast.matmul`` (``np.matmul``, on one BLAS thread when small).
+through ``_fast.matmul`` (``np.matmul``, on one BLAS thread when small and the machine
+is busy).
 """
 
 from __future__ import annotations

@@ -1,13 +1,20 @@
 """The busy-machine detector behind ``_fast.matmul``'s BLAS thread choice."""
 
 import os
+import time
 from contextlib import contextmanager
 
 import numpy as np
 import pytest
 
 import convnp.functional._fast as fast
-from convnp.functional._cpu_load import BUSY_CORES, INTERVAL, OtherLoad, machine_busy_seconds
+from convnp.functional._cpu_load import (
+    BUSY_CORES,
+    INTERVAL,
+    OtherLoad,
+    machine_busy_seconds,
+    others_busy,
+)
 
 
 def fake_load(machine, own, step=0.6):
@@ -40,8 +47,21 @@ def test_readings_are_at_least_an_interval_apart():
     assert load() is True and len(readings) == 2
 
 
-def test_without_proc_stat_the_machine_counts_as_busy():
-    assert OtherLoad(lambda: None, lambda: 0.0, lambda: 0.0)() is True
+def test_without_proc_stat_the_machine_counts_as_busy_and_is_read_once_per_interval():
+    reads, clock = [], iter([0.0, 0.1, INTERVAL + 0.2, INTERVAL + 0.3, 2 * INTERVAL + 0.3])
+    answers = iter([None, None, 5.0])
+    load = OtherLoad(lambda: reads.append(1) or next(answers), lambda: next(clock), lambda: 0.0)
+    assert [load(), load(), load(), load()] == [True, True, True, True]
+    assert len(reads) == 2
+    assert load() is False and len(reads) == 3  # readable again: a fresh first reading
+
+
+def test_the_shared_detector_reads_this_machine():
+    assert others_busy.own_cpu is time.process_time  # all threads of this process
+    assert others_busy.clock is time.monotonic
+    if os.path.exists("/proc/stat"):
+        assert machine_busy_seconds() > 0
+    assert isinstance(others_busy(), bool)
 
 
 def test_machine_busy_seconds_reads_the_first_line_of_proc_stat(tmp_path):

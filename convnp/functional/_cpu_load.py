@@ -16,9 +16,10 @@ its threads, BLAS's included) and what is left is the other programs' use::
 over the last ``INTERVAL`` seconds or more. The machine counts as busy when the other
 programs used more than ``BUSY_CORES`` cores. That threshold assumes BLAS's default of
 one thread per core, so any core another program takes is one a BLAS thread would wait
-for. Where ``/proc/stat`` cannot be read
+for. Child processes of this one count as other programs; so does everything else on
+the host, even outside a container's share. Where ``/proc/stat`` cannot be read
 (macOS, Windows), the machine always counts as busy: small products then run on one
-thread, which is never much slower and never stalls.
+thread, slower on a quiet machine but never stalled.
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ def machine_busy_seconds(path: str = "/proc/stat") -> float | None:
 class OtherLoad:
     """Call it to learn whether other programs are using more than ``BUSY_CORES`` cores.
 
-    The first call takes the first reading and answers "not busy"; each later call at
-    least ``INTERVAL`` seconds after the last reading compares with it
-    (``(d busy - d own) / d wall``); calls in between repeat the last answer.
+    The first call takes the first reading and answers "not busy" (or "busy" if there is
+    nothing to read); each later call at least ``INTERVAL`` seconds after the last
+    reading compares with it (``(d busy - d own) / d wall``); calls in between repeat
+    the last answer.
 
     Args:
         read_busy: returns the machine's busy seconds (``machine_busy_seconds``), or None.
@@ -81,20 +83,23 @@ class OtherLoad:
         self.last: tuple[float, float, float] | None = None  # (wall, machine busy, own cpu)
 
     def __call__(self) -> bool:
-        wall = self.clock()
-        if self.last is not None and wall - self.last[0] < INTERVAL:
+        wall, last = self.clock(), self.last
+        if last is not None and wall - last[0] < INTERVAL:
             return self.busy
         machine = self.read_busy()
-        if machine is None:  # no /proc/stat: assume the worst
-            self.busy = True
+        if machine is None:  # no /proc/stat: assume the worst, and look again later
+            self.busy, self.last = True, (wall, float("nan"), float("nan"))
             return True
         now = (wall, machine, self.own_cpu())
-        if self.last is not None:
-            wall, busy, own = (a - b for a, b in zip(now, self.last))
-            self.busy = (busy - own) / wall > BUSY_CORES
+        if last is not None and now[0] > last[0]:
+            elapsed, busy, own = (a - b for a, b in zip(now, last))
+            self.busy = (busy - own) / elapsed > BUSY_CORES  # False after a NaN reading
         self.last = now
         return self.busy
 
 
 others_busy = OtherLoad()
 """The one ``OtherLoad`` that ``_fast.matmul`` consults (it keeps the last reading)."""
+
+if hasattr(os, "register_at_fork"):  # a forked child's own CPU time starts again at 0
+    os.register_at_fork(after_in_child=lambda: setattr(others_busy, "last", None))

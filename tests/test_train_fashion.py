@@ -1,28 +1,21 @@
 """examples/train_fashion.py runs end to end on a slice of the bundled sample."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from example_scripts import load_example
 
 from convnp.checkpoint import load_checkpoint
 from convnp.models import lenet5
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "train_fashion.py"
 
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("train_fashion", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def train_fashion():
+    return load_example("train_fashion")
 
 
 def test_bn_lenet_on_a_slice_of_the_sample_saves_a_checkpoint(tmp_path, capsys):
     path = tmp_path / "bn.npz"
-    accuracy = load_example().main(["--model", "bn-lenet", "--sample", "--limit", "640",
-                                    "--epochs", "1", "--verbose", "0", "--save", str(path)])
+    accuracy = train_fashion().main(["--model", "bn-lenet", "--sample", "--limit", "640",
+                                     "--epochs", "1", "--verbose", "0", "--save", str(path)])
     out = capsys.readouterr().out
     assert out.startswith("bn-lenet (62,158 parameters) on bundled MNIST sample: 640 training")
     assert f"final test accuracy {accuracy:.2%}" in out
@@ -38,7 +31,7 @@ def test_bn_lenet_on_a_slice_of_the_sample_saves_a_checkpoint(tmp_path, capsys):
                                     "smoothing 0.1"),
 ])
 def test_resnet_augments_its_training_batches(capsys, monkeypatch, flags, flipped, recipe):
-    module = load_example()
+    module = train_fashion()
     calls = []
     augment = module.Augment.__call__
     monkeypatch.setattr(module.Augment, "__call__",
@@ -53,15 +46,15 @@ def test_resnet_augments_its_training_batches(capsys, monkeypatch, flags, flippe
 def test_falls_back_to_the_sample_when_fashion_mnist_is_absent(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CONVNP_DATA", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
-    load_example().main(["--model", "lenet", "--data-dir", str(tmp_path), "--no-download",
-                         "--limit", "128", "--epochs", "1", "--verbose", "0"])
+    train_fashion().main(["--model", "lenet", "--data-dir", str(tmp_path), "--no-download",
+                          "--limit", "128", "--epochs", "1", "--verbose", "0"])
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("Full fashion-mnist not available (")
     assert first.endswith("training on the bundled MNIST sample instead.")
 
 
 def test_arguments(capsys):
-    module = load_example()
+    module = train_fashion()
     args = module.parse_args(["--model", "densenet"])
     assert (args.lr, args.batch_size, args.epochs) == (module.LEARNING_RATES["densenet"], 128, 10)
     assert set(module.LEARNING_RATES) == set(module.BATCH_SIZES) == set(module.LADDER)

@@ -155,21 +155,18 @@ def trick_pairs(shape: tuple[int, ...]
 
     small = 2 * w.size * cols.shape[-1] < _fast.SMALL_PRODUCT_FLOPS
 
-    def threads_as_fast(fn: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
-        """``fn`` on the BLAS threads that ``_fast.matmul`` would choose for this product
-        now: one if it is small and other programs keep a core busy, else all."""
-        def on_matmuls_threads() -> np.ndarray:
-            if small and _fast.others_busy():
-                with _fast.one_blas_thread():
-                    return fn()
-            return fn()
-        return on_matmuls_threads
-
     def one_thread(fn: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
         def on_one_thread() -> np.ndarray:
             with _fast.one_blas_thread():
                 return fn()
         return on_one_thread
+
+    def threads_as_fast(fn: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
+        """``fn`` on the BLAS threads that ``_fast.matmul`` would choose for this product
+        now: one if it is small and other programs keep a core busy, else all."""
+        def on_matmuls_threads() -> np.ndarray:
+            return one_thread(fn)() if small and _fast.others_busy() else fn()
+        return on_matmuls_threads
 
     def grad_x_col2im() -> np.ndarray:
         g = _fast.matmul(w.transpose(0, 2, 1), gy).reshape(cols6.shape)

@@ -19,7 +19,8 @@ Run through ``conv_bench.py``::
   ``x loops``: the loops' (scaled) time over this row's.
 
 ``--tricks``, per shape: each variant in ``convnp/functional/_fast.py`` against the
-plain computation it replaces, on the arrays a training step gives them (float32). The
+plain computation it replaces, on the arrays a training step gives them (float32; the
+input stored as each layout's previous convolution leaves it). The
 two orientations of grad_W and ``np.tensordot`` against ``np.matmul`` run on the BLAS
 threads ``_fast.matmul`` picks for that product (one thread for a small one), so that
 they differ only in what they compare; ``_fast.matmul``'s thread choice has its own line.
@@ -59,6 +60,16 @@ def _arrays(shape: tuple[int, ...], dtype=np.float32) -> tuple[np.ndarray, np.nd
     H_out, W_out = conv_output_size(H, k, s, p), conv_output_size(W, k, s, p)
     return (rng.standard_normal((N, C, H, W), dtype=dtype),
             rng.standard_normal((N, C_out, H_out, W_out), dtype=dtype))
+
+
+def _stored(a: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
+    """``a`` (same shape and values), stored in memory with its axes in ``order``."""
+    return np.ascontiguousarray(a.transpose(order)).transpose(np.argsort(order))
+
+
+def _matrix(grad_y: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
+    """grad_y as the (1, C_out, M) matrix of a convolution's backward, columns in ``order``."""
+    return np.ascontiguousarray(grad_y.transpose(order)).reshape(1, grad_y.shape[1], -1)
 
 
 def _forward_flops(shape: tuple[int, ...]) -> float:
@@ -143,15 +154,17 @@ def trick_pairs(shape: tuple[int, ...]
     rng = np.random.default_rng(2)
     weight = rng.standard_normal((C_out, C, k, k), dtype=np.float32)
     ks, st, pd, dl = (k, k), (s, s), (p, p), (1, 1)
-    cols6 = _fast.fast_im2col(x, ks, st, pd, dl)  # (C, kH, kW, N, H_out, W_out)
-    H_out, W_out = cols6.shape[4:]
-    cols = cols6.reshape(1, C * k * k, N * H_out * W_out)
+    # x and grad_y stored as each layout's convolutions leave them in memory
+    x_batch_first = _stored(x, (1, 0, 2, 3))
+    x_batch_last, gy_batch_last = _stored(x, (1, 2, 3, 0)), _stored(grad_y, (1, 2, 3, 0))
+    cols6 = columns.im2col(x_batch_first, ks, st, pd, dl)  # (C, kH, kW, N, H_out, W_out)
     w = weight.reshape(1, C_out, C * k * k)
-    gy = np.ascontiguousarray(grad_y.transpose(1, 0, 2, 3)).reshape(1, C_out, -1)
-    grad_cols = np.matmul(w.transpose(0, 2, 1), gy).reshape(cols6.shape)
-    short = _fast.short_rows(ks, st, W_out)
+    grad_cols = np.matmul(w.transpose(0, 2, 1), _matrix(grad_y, (1, 0, 2, 3)))
+    grad_cols = grad_cols.reshape(cols6.shape)
+    cols = _fast.batch_last_im2col(x_batch_last, ks, st, pd, dl).reshape(1, C * k * k, -1)
+    gy = _matrix(grad_y, (1, 2, 3, 0))
+    grad_cols_last = np.moveaxis(grad_cols, 3, 5).copy()
     correlation = _fast.correlation_is_cheaper(x.shape, grad_y.shape, ks, st, pd, dl)
-    two_pass = "yes" if short else "no (W_out >= 16)"
 
     small = 2 * w.size * cols.shape[-1] < _fast.SMALL_PRODUCT_FLOPS
 
@@ -169,21 +182,27 @@ def trick_pairs(shape: tuple[int, ...]
         return on_matmuls_threads
 
     def grad_x_col2im() -> np.ndarray:
-        g = _fast.matmul(w.transpose(0, 2, 1), gy).reshape(cols6.shape)
-        return _fast.fast_col2im(g, x.shape, ks, st, pd, dl)
+        g = _fast.matmul(w.transpose(0, 2, 1), gy).reshape(grad_cols_last.shape)
+        return _fast.batch_last_col2im(g, x.shape, ks, st, pd, dl)
+
+    pieces = (_fast.PIECE_FLOOR <= _fast.SMALL_KERNEL_MNK // w.size < cols.shape[-1])
 
     return [
-        ("im2col: one pass / two passes", two_pass,
-         lambda: columns.im2col(x, ks, st, pd, dl), lambda: _fast.fast_im2col(x, ks, st, pd, dl)),
-        ("col2im: one pass / two passes", two_pass,
+        ("im2col: batch first / batch last", "yes",
+         lambda: columns.im2col(x_batch_first, ks, st, pd, dl),
+         lambda: np.moveaxis(_fast.batch_last_im2col(x_batch_last, ks, st, pd, dl), 5, 3)),
+        ("col2im: batch first / batch last", "yes",
          lambda: columns.col2im(grad_cols, x.shape, ks, st, pd, dl),
-         lambda: _fast.fast_col2im(grad_cols, x.shape, ks, st, pd, dl)),
+         lambda: _fast.batch_last_col2im(grad_cols_last, x.shape, ks, st, pd, dl)),
         ("dL/dx: col2im / correlation", "correlation" if correlation else "col2im",
          grad_x_col2im,
-         lambda: _fast.conv2d_grad_x_by_correlation(grad_y, weight, pd, dl, 1)),
+         lambda: _fast.conv2d_grad_x_by_correlation(gy_batch_last, weight, pd, dl, 1)),
         ("grad_W: gy@cols.T / (cols@gy.T).T", "yes",
          threads_as_fast(lambda: np.matmul(gy, cols.transpose(0, 2, 1))),
          threads_as_fast(lambda: np.matmul(cols, gy.transpose(0, 2, 1)).transpose(0, 2, 1))),
+        ("grad_W: one product / in pieces", "yes" if pieces else "no (grad_W large)",
+         threads_as_fast(lambda: np.matmul(cols, gy.transpose(0, 2, 1)).transpose(0, 2, 1)),
+         threads_as_fast(lambda: _fast.fast_grad_weight(gy, cols))),
         ("Y: all BLAS threads / one", "when busy" if small else "no (large)",
          lambda: np.matmul(w, cols), one_thread(lambda: np.matmul(w, cols))),
         ("Y: tensordot / matmul (G = 1)", "matmul",

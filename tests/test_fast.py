@@ -8,15 +8,16 @@ from reference import out_size_ref
 
 import convnp.functional._fast as _fast
 from convnp.functional._fast import (
+    PIECE_FLOOR,
+    SMALL_KERNEL_MNK,
     SMALL_PRODUCT_FLOPS,
+    batch_last_col2im,
+    batch_last_im2col,
     conv2d_grad_x_by_correlation,
     correlation_is_cheaper,
-    fast_col2im,
     fast_grad_weight,
-    fast_im2col,
     matmul,
     one_blas_thread,
-    short_rows,
 )
 from convnp.functional.columns import col2im, im2col
 
@@ -25,7 +26,7 @@ seeds = st.integers(0, 2**32 - 1)
 
 @st.composite
 def columns_case(draw):
-    """A shape and kernel config; W up to 20 so both sides of the short-row rule are drawn."""
+    """A shape and kernel config, with strides 1 and 2 and H != W."""
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 9)),
              draw(st.integers(1, 20)))
     k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
@@ -38,19 +39,26 @@ def columns_case(draw):
 
 
 @given(columns_case(), seeds)
-def test_fast_im2col_and_col2im_equal_the_plain_ones(case, seed):
+def test_batch_last_im2col_and_col2im_equal_the_plain_ones(case, seed):
+    """The same columns with the batch axis moved last, and the same fold of them."""
     shape, k, s, p, d, out = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape)
-    np.testing.assert_array_equal(fast_im2col(x, k, s, p, d), im2col(x, k, s, p, d))
-    cols = rng.standard_normal((shape[1], *k, shape[0], *out))
-    np.testing.assert_allclose(fast_col2im(cols, shape, k, s, p, d),
-                               col2im(cols, shape, k, s, p, d), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(batch_last_im2col(x, k, s, p, d),
+                                  np.moveaxis(im2col(x, k, s, p, d), 3, 5))
+    cols = rng.standard_normal((shape[1], *k, *out, shape[0]))
+    np.testing.assert_allclose(batch_last_col2im(cols, shape, k, s, p, d),
+                               col2im(np.moveaxis(cols, 5, 3), shape, k, s, p, d),
+                               rtol=1e-12, atol=1e-12)
 
 
-def test_the_two_pass_branch_is_exercised():
-    assert short_rows((5, 5), (1, 1), 10) and not short_rows((5, 5), (1, 1), 28)
-    assert not short_rows((5, 5), (2, 1), 10) and not short_rows((1, 5), (1, 1), 10)
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 0, 2, 3), (1, 2, 3, 0)])
+def test_batch_last_im2col_reads_any_memory_order(order):
+    """Inputs arrive as (N, C, H, W) views of arrays stored in other orders."""
+    x = np.random.default_rng(0).standard_normal((3, 2, 5, 7))
+    stored = np.ascontiguousarray(x.transpose(order)).transpose(np.argsort(order))
+    np.testing.assert_array_equal(batch_last_im2col(stored, (3, 2), (1, 2), (1, 0)),
+                                  np.moveaxis(im2col(x, (3, 2), (1, 2), (1, 0)), 3, 5))
 
 
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 2), st.integers(1, 2),
@@ -87,6 +95,18 @@ def test_fast_grad_weight_is_grad_y_times_cols_transposed(G, P, K, M, seed):
     gy, cols = rng.standard_normal((G, P, M)), rng.standard_normal((G, K, M))
     np.testing.assert_allclose(fast_grad_weight(gy, cols), gy @ cols.transpose(0, 2, 1),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("G, P, K, M", [(1, 6, 25, 50176), (2, 3, 9, 40000), (1, 16, 9, 20000)])
+def test_fast_grad_weight_in_pieces_is_the_same_sum(G, P, K, M):
+    """LeNet's first layer (6 x 25 over 64*28*28 positions) and others whose grad_W is tiny
+    enough to be summed in pieces, including a last piece that is shorter."""
+    piece = SMALL_KERNEL_MNK // (P * K)
+    assert PIECE_FLOOR <= piece < M and M % piece
+    rng = np.random.default_rng(0)
+    gy, cols = rng.standard_normal((G, P, M)), rng.standard_normal((G, K, M))
+    np.testing.assert_allclose(fast_grad_weight(gy, cols), gy @ cols.transpose(0, 2, 1),
+                               rtol=1e-12, atol=1e-9)
 
 
 @pytest.mark.parametrize("shapes", [((2, 3, 4), (2, 4, 5)), ((300, 400), (400, 500))])

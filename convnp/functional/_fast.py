@@ -1,16 +1,22 @@
 """Faster ways to compute what ``columns.py`` and ``conv.py`` compute plainly.
 
 Read the plain versions first: ``columns.im2col``/``col2im`` and the matrix products in
-``conv.py``. Each function here returns exactly what its plain counterpart returns (the
-tests check it, ``tests/test_fast.py``); only the order of memory traffic differs. The
-convolution layers use these by default. The measurements behind each choice are in
-``docs/performance.md`` and come from ``benchmarks/conv_bench.py``.
+``conv.py``. Each function here returns what its plain counterpart returns (the tests
+check it, ``tests/test_fast.py``); only the order of memory traffic, or of the numbers
+in memory, differs. The convolution layers use these by default. The measurements
+behind each choice are in ``docs/performance.md`` and come from
+``benchmarks/conv_bench.py``.
 
-1. Two passes for short rows (``im2col``, ``col2im``). A strided copy costs a fixed
-   amount per row on top of the numbers it moves. When output rows are short (small
-   images, ``W_out < 16``) and the stride along H is 1, copying the kW column shifts
-   first and then the kH row shifts copies runs of ``H_out*W_out`` numbers instead of
-   ``W_out``.
+1. The batch axis last (``batch_last_im2col``, ``batch_last_col2im``). A strided copy
+   or ``+=`` costs a fixed amount per contiguous run, on top of the numbers it moves.
+   In ``columns.py``'s (C, N, H, W) layout, the slice under one kernel offset is made
+   of runs of ``W_out`` numbers (of one number when the stride is 2): 28 for LeNet's
+   first layer, 4 in a ResNet's last stage. With the batch axis last, (C, H, W, N),
+   the same slice is made of runs of ``W_out*N`` numbers (``N`` with stride 2), and
+   im2col and col2im ran 2 to 10 times faster on the ladder's layers. The columns are
+   then ordered (h, w, n) rather than (n, h, w), and so is the product ``Wmat @ cols``:
+   a convolution returns an (N, C_out, H_out, W_out) view of a (C_out, H_out, W_out, N)
+   array, which the next convolution reads without reordering.
 2. dL/dx as a correlation (``conv2d_grad_x``). With stride 1, dL/dx is the
    convolution of grad_y, zero-padded by ``d(k-1) - p``, with the kernel flipped and
    its in/out channels swapped. It replaces col2im's scattered ``+=`` with im2col's
@@ -23,6 +29,12 @@ convolution layers use these by default. The measurements behind each choice are
    products under ``SMALL_PRODUCT_FLOPS`` run on one thread; larger ones, and every
    product on a quiet machine, keep every thread the user allows. The thread count is
    restored after each product; nothing else changes.
+4. Long, thin grad_W products in pieces (``fast_grad_weight``). OpenBLAS multiplies
+   without packing when ``M*N*K <= 100**3`` (its Skylake-X ``small_kernel_permit``).
+   LeNet's first layer has a 6 x 25 grad_W summed over 50,176 positions: one product
+   is far above that limit, while pieces of 6,666 positions are under it, and their sum
+   came out twice as fast. So when grad_W is that small (``PIECE_FLOOR``), the sum over
+   positions is split into pieces under the limit.
 """
 
 from __future__ import annotations
@@ -33,73 +45,62 @@ from contextlib import contextmanager
 import numpy as np
 
 from convnp.functional._cpu_load import others_busy
-from convnp.functional.columns import col2im, im2col, pad_cnhw
+from convnp.functional.columns import window_slices
 from convnp.functional.shapes import Pair, conv_output_size
 
 
-def short_rows(kernel_size: Pair, stride: Pair, W_out: int) -> bool:
-    """Use the two-pass copy? For rows under 16 numbers, stride 1 in H and kH > 1."""
-    return W_out < 16 and stride[0] == 1 and kernel_size[0] > 1
+def batch_last_im2col(x: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
+                      padding: Pair = (0, 0), dilation: Pair = (1, 1)) -> np.ndarray:
+    """``columns.im2col(x, ...)`` with the batch axis moved last (trick 1).
 
+    ``cols[c, i, j, h, w, n] = x_padded[n, c, h*sH + i*dH, w*sW + j*dW]``
 
-def fast_im2col(x: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
-                padding: Pair = (0, 0), dilation: Pair = (1, 1)) -> np.ndarray:
-    """``columns.im2col(x, ...)``, copied in two passes when rows are short.
+    The same loop over kernel offsets as ``im2col``, on the input stored as
+    (C, H_padded, W_padded, N).
 
-    Pass 1, a loop over the kW kernel columns, takes every padded row at once::
-
-        rows[c, j, n, r, w] = x_padded[c, n, r, w*sW + j*dW]     (C, kW, N, H_padded, W_out)
-
-    Pass 2, with stride 1 in H: ``cols[c, i, j, n, h, w] = rows[c, j, n, h + i*dH, w]``,
-    one block copy of ``rows[:, :, :, i*dH : i*dH + H_out]`` per kernel row i.
-
-    **Shape:** (N, C, H, W) -> (C, kH, kW, N, H_out, W_out), as ``im2col``.
+    **Shape:** (N, C, H, W) -> (C, kH, kW, H_out, W_out, N).
 
     Example:
+        >>> from convnp.functional.columns import im2col
         >>> x = np.random.default_rng(0).normal(size=(2, 3, 7, 9))
-        >>> np.array_equal(fast_im2col(x, (3, 2)), im2col(x, (3, 2)))
+        >>> np.array_equal(batch_last_im2col(x, (3, 2)), np.moveaxis(im2col(x, (3, 2)), 3, 5))
         True
     """
     N, C, H, W = x.shape
-    (kH, kW), (_, sW), (pH, pW), (dH, dW) = kernel_size, stride, padding, dilation
-    H_out = conv_output_size(H, kH, stride[0], pH, dH)
-    W_out = conv_output_size(W, kW, sW, pW, dW)
-    if not short_rows(kernel_size, stride, W_out):
-        return im2col(x, kernel_size, stride, padding, dilation)
-    xp = pad_cnhw(x, ((pH, pH), (pW, pW)))
-    rows = np.empty((C, kW, N, xp.shape[2], W_out), dtype=x.dtype)
-    for j in range(kW):
-        rows[:, j] = xp[:, :, :, j * dW:j * dW + sW * (W_out - 1) + 1:sW]
-    cols = np.empty((C, kH, kW, N, H_out, W_out), dtype=x.dtype)
-    for i in range(kH):
-        cols[:, i] = rows[:, :, :, i * dH:i * dH + H_out]
+    (kH, kW), (pH, pW) = kernel_size, padding
+    H_out = conv_output_size(H, kH, stride[0], pH, dilation[0])
+    W_out = conv_output_size(W, kW, stride[1], pW, dilation[1])
+    xp = np.zeros((C, H + 2 * pH, W + 2 * pW, N), dtype=x.dtype)
+    xp[:, pH:pH + H, pW:pW + W] = x.transpose(1, 2, 3, 0)
+    cols = np.empty((C, kH, kW, H_out, W_out, N), dtype=x.dtype)
+    for i, j, (_, _, rows, columns) in window_slices(kernel_size, stride, dilation,
+                                                      (H_out, W_out)):
+        cols[:, i, j] = xp[:, rows, columns]
     return cols
 
 
-def fast_col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel_size: Pair,
-                stride: Pair = (1, 1), padding: Pair = (0, 0),
-                dilation: Pair = (1, 1)) -> np.ndarray:
-    """``columns.col2im(cols, ...)``: ``fast_im2col``'s two passes backwards, with ``+=``.
+def batch_last_col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int],
+                      kernel_size: Pair, stride: Pair = (1, 1), padding: Pair = (0, 0),
+                      dilation: Pair = (1, 1)) -> np.ndarray:
+    """``columns.col2im`` for columns with the batch axis last: the same loop, with ``+=``.
 
-    **Shape:** (C, kH, kW, N, H_out, W_out) -> (N, C, H, W), as ``col2im``.
+    **Shape:** (C, kH, kW, H_out, W_out, N) -> (N, C, H, W), a view of a
+    (C, H, W, N)-ordered array.
 
     Example:
-        >>> cols = np.random.default_rng(0).normal(size=(3, 3, 2, 2, 5, 8))
-        >>> np.allclose(fast_col2im(cols, (2, 3, 7, 9), (3, 2)), col2im(cols, (2, 3, 7, 9), (3, 2)))
+        >>> from convnp.functional.columns import col2im
+        >>> cols = np.random.default_rng(0).normal(size=(3, 3, 2, 5, 8, 2))
+        >>> np.allclose(batch_last_col2im(cols, (2, 3, 7, 9), (3, 2)),
+        ...             col2im(np.moveaxis(cols, 5, 3), (2, 3, 7, 9), (3, 2)))
         True
     """
     N, C, H, W = x_shape
-    (kH, kW), (_, sW), (pH, pW), (dH, dW) = kernel_size, stride, padding, dilation
-    H_out, W_out = cols.shape[4:]
-    if not short_rows(kernel_size, stride, W_out):
-        return col2im(cols, x_shape, kernel_size, stride, padding, dilation)
-    grad_xp = np.zeros((C, N, H + 2 * pH, W + 2 * pW), dtype=cols.dtype)
-    rows = np.zeros((C, kW, N, grad_xp.shape[2], W_out), dtype=cols.dtype)
-    for i in range(kH):
-        rows[:, :, :, i * dH:i * dH + H_out] += cols[:, i]
-    for j in range(kW):
-        grad_xp[:, :, :, j * dW:j * dW + sW * (W_out - 1) + 1:sW] += rows[:, j]
-    return grad_xp[:, :, pH:pH + H, pW:pW + W].transpose(1, 0, 2, 3)
+    pH, pW = padding
+    grad_xp = np.zeros((C, H + 2 * pH, W + 2 * pW, N), dtype=cols.dtype)
+    for i, j, (_, _, rows, columns) in window_slices(kernel_size, stride, dilation,
+                                                      cols.shape[3:5]):
+        grad_xp[:, rows, columns] += cols[:, i, j]
+    return grad_xp[:, pH:pH + H, pW:pW + W].transpose(3, 0, 1, 2)
 
 
 def correlation_is_cheaper(x_shape: tuple[int, ...], y_shape: tuple[int, ...],
@@ -136,25 +137,37 @@ def conv2d_grad_x_by_correlation(grad_y: np.ndarray, weight: np.ndarray, padding
         groups: G.
 
     **Shape:** grad_y (N, C_out, H_out, W_out) -> grad_x (N, C_in, H, W), a view of a
-    (C_in, N, H, W)-ordered array.
+    (C_in, H, W, N)-ordered array.
     """
     C_out, C_in_g, kH, kW = weight.shape
     (pH, pW), (dH, dW), G = padding, dilation, groups
-    cols = fast_im2col(grad_y, (kH, kW), (1, 1), (dH * (kH - 1) - pH, dW * (kW - 1) - pW),
-                       dilation)
-    N, H, W = cols.shape[3:]  # (C_out, kH, kW, N, H, W): output size = input size
-    cols = cols.reshape(G, C_out // G * kH * kW, N * H * W)
+    cols = batch_last_im2col(grad_y, (kH, kW), (1, 1),
+                             (dH * (kH - 1) - pH, dW * (kW - 1) - pW), dilation)
+    H, W, N = cols.shape[3:]  # (C_out, kH, kW, H, W, N): output size = input size
+    cols = cols.reshape(G, C_out // G * kH * kW, H * W * N)
     flipped = weight[:, :, ::-1, ::-1].reshape(G, C_out // G, C_in_g, kH, kW)
     w = flipped.transpose(0, 2, 1, 3, 4).reshape(G, C_in_g, C_out // G * kH * kW)
-    return matmul(w, cols).reshape(G * C_in_g, N, H, W).transpose(1, 0, 2, 3)
+    return matmul(w, cols).reshape(G * C_in_g, H, W, N).transpose(3, 0, 1, 2)
+
+
+SMALL_KERNEL_MNK = 100 ** 3
+"""OpenBLAS (Skylake-X kernels) multiplies an ``M x K`` by a ``K x N`` matrix without
+packing them when ``M*N*K`` is at most this."""
+
+PIECE_FLOOR = 4096
+"""``fast_grad_weight`` splits its sum only if the pieces can hold at least this many
+positions; for larger grad_W the pieces would be short and the split measured no faster."""
 
 
 def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``grad_Y @ cols.T`` per group, computed as ``(cols @ grad_Y.T).T``.
+    """``grad_Y @ cols.T`` per group, computed as ``(cols @ grad_Y.T).T``; in pieces when
+    grad_W is tiny (trick 4).
 
     The same numbers in the other orientation: the long contraction (over
-    ``N*H_out*W_out``) then has the big matrix on the left, where OpenBLAS's threads
-    stall far less when other processes share the cores.
+    ``M = N*H_out*W_out``) then has the big matrix on the left, where OpenBLAS's threads
+    stall far less when other processes share the cores. When each piece of
+    ``SMALL_KERNEL_MNK // (C_out/G * K)`` positions still holds ``PIECE_FLOOR`` or more,
+    the sum over positions is done piece by piece (same sum, another order of additions).
 
     Args:
         grad_y_groups: (G, C_out/G, M) with ``M = N*H_out*W_out``.
@@ -168,7 +181,15 @@ def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
         >>> np.allclose(fast_grad_weight(gy, cols), gy @ cols.transpose(0, 2, 1))
         True
     """
-    return matmul(cols, grad_y_groups.transpose(0, 2, 1)).transpose(0, 2, 1)
+    G, C_out_g, M = grad_y_groups.shape
+    piece = SMALL_KERNEL_MNK // (C_out_g * cols.shape[1])
+    if piece < PIECE_FLOOR or piece >= M:
+        return matmul(cols, grad_y_groups.transpose(0, 2, 1)).transpose(0, 2, 1)
+    total = np.zeros((G, cols.shape[1], C_out_g), dtype=np.result_type(cols, grad_y_groups))
+    for start in range(0, M, piece):
+        part = slice(start, start + piece)
+        total += matmul(cols[:, :, part], grad_y_groups[:, :, part].transpose(0, 2, 1))
+    return total.transpose(0, 2, 1)
 
 
 SMALL_PRODUCT_FLOPS = 1e8

@@ -42,7 +42,9 @@ def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], fill: float = 0.0) -> np.nd
     """Return ``x`` (N, C, H, W) as (C, N, H+top+bottom, W+left+right), bordered by ``fill``.
 
     ``pads`` is ``((top, bottom), (left, right))``. With no padding this is a
-    transposed *view* of ``x`` (no copy).
+    transposed *view* of ``x`` (no copy). The padded copy keeps the order of ``x``'s axes
+    in memory (a convolution's output is stored batch-last, see ``_fast.py``), so that
+    copying ``x`` in, and reading windows out, runs along memory.
 
     Example:
         >>> pad_cnhw(np.ones((2, 3, 4, 5)), ((1, 1), (0, 2))).shape
@@ -53,7 +55,10 @@ def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], fill: float = 0.0) -> np.nd
     if top == bottom == left == right == 0:
         return xt
     C, N, H, W = xt.shape
-    xp = np.full((C, N, H + top + bottom, W + left + right), fill, dtype=x.dtype)
+    shape = (C, N, H + top + bottom, W + left + right)
+    in_memory = sorted(range(4), key=lambda axis: -xt.strides[axis])  # outermost first
+    xp = np.full([shape[axis] for axis in in_memory], fill, dtype=x.dtype)
+    xp = xp.transpose(np.argsort(in_memory))
     xp[:, :, top:top + H, left:left + W] = xt
     return xp
 

@@ -22,9 +22,10 @@ Backward follows from it::
 as ``np.tensordot`` over the (C, kH, kW) axes of the columns and the weight; for G = 1
 both reach the same BLAS product, and ``np.matmul`` measured 5-11% faster on LeNet's
 layers (``docs/performance.md``), so it stays. The columns are built and folded, and the
-products run, by the equal but faster variants in ``_fast.py`` (two passes on small
-images, dL/dx by correlation where that moves less memory, small products on one BLAS
-thread while the machine is busy); ``columns.py`` has the plain loops they are tested against.
+products run, by the equal but faster variants in ``_fast.py`` (columns with the batch
+axis last, so the columns are ordered (h, w, n); dL/dx by correlation where that moves
+less memory; small products on one BLAS thread while the machine is busy; a tiny grad_W
+in pieces); ``columns.py`` has the plain loops they are tested against.
 
 ``algorithm='tensordot'`` computes the same numbers without columns, one
 ``np.tensordot`` per kernel offset (``conv_tensordot.py``). The 1-D functions view
@@ -39,11 +40,11 @@ import numpy as np
 
 from convnp.functional import conv_tensordot
 from convnp.functional._fast import (
+    batch_last_col2im,
+    batch_last_im2col,
     conv2d_grad_x_by_correlation,
     correlation_is_cheaper,
-    fast_col2im,
     fast_grad_weight,
-    fast_im2col,
     matmul,
 )
 from convnp.functional.shapes import Pair, as_2d, conv_output_size, lift_1d
@@ -55,7 +56,7 @@ class ConvCache(NamedTuple):
     """What ``conv2d_backward`` needs from an ``algorithm='im2col'`` forward pass."""
 
     x_shape: tuple[int, int, int, int]
-    cols: np.ndarray  # (G, C_in/G*kH*kW, N*H_out*W_out)
+    cols: np.ndarray  # (G, C_in/G*kH*kW, H_out*W_out*N): batch axis last
     weight: np.ndarray  # (C_out, C_in/G, kH, kW)
     has_bias: bool
     stride: Pair
@@ -80,8 +81,8 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
 
     Returns:
         ``(y, cache)``: y of shape (N, C_out, H_out, W_out) and the cache for backward.
-        ``y`` is a view of a (C_out, N, H_out, W_out)-ordered array, which is what the
-        next convolution or pooling wants to read.
+        ``y`` is a view of a (C_out, H_out, W_out, N)-ordered array, which is what the
+        next convolution wants to read.
 
     **Shape:** ``H_out = floor((H + 2pH - dH(kH-1) - 1)/sH) + 1``, likewise ``W_out``.
 
@@ -102,15 +103,16 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     N, C_in, H, W = x.shape
     C_out, C_in_g, kH, kW = weight.shape
     G = groups
-    cols = fast_im2col(x, (kH, kW), stride, padding, dilation)  # (C_in, kH, kW, N, H_out, W_out)
-    H_out, W_out = cols.shape[4], cols.shape[5]
-    cols = cols.reshape(G, C_in_g * kH * kW, N * H_out * W_out)
+    # (C_in, kH, kW, H_out, W_out, N): im2col's columns with the batch axis last
+    cols = batch_last_im2col(x, (kH, kW), stride, padding, dilation)
+    H_out, W_out = cols.shape[3], cols.shape[4]
+    cols = cols.reshape(G, C_in_g * kH * kW, H_out * W_out * N)
     w = weight.reshape(G, C_out // G, C_in_g * kH * kW)
-    y = matmul(w, cols).reshape(C_out, N, H_out, W_out)  # Y = Wmat @ cols
+    y = matmul(w, cols).reshape(C_out, H_out, W_out, N)  # Y = Wmat @ cols
     if bias is not None:
         y += bias[:, None, None, None]
     cache = ConvCache(x.shape, cols, weight, bias is not None, stride, padding, dilation)
-    return y.transpose(1, 0, 2, 3), cache
+    return y.transpose(3, 0, 1, 2), cache
 
 
 def conv2d_backward(grad_y: np.ndarray,
@@ -143,8 +145,8 @@ def conv2d_backward(grad_y: np.ndarray,
     N, C_out, H_out, W_out = grad_y.shape
     G = cols.shape[0]
     C_in, (kH, kW) = x_shape[1], weight.shape[2:]
-    # A copy only if grad_y is not already (C_out, N, H_out, W_out)-ordered in memory.
-    gy = grad_y.transpose(1, 0, 2, 3).reshape(G, C_out // G, N * H_out * W_out)
+    # A copy only if grad_y is not already (C_out, H_out, W_out, N)-ordered in memory.
+    gy = grad_y.transpose(1, 2, 3, 0).reshape(G, C_out // G, H_out * W_out * N)
     grad_bias = gy.sum(axis=2).reshape(C_out) if has_bias else None
     grad_weight = fast_grad_weight(gy, cols).reshape(weight.shape)  # grad_Y @ cols.T
     if not input_grad:
@@ -154,8 +156,8 @@ def conv2d_backward(grad_y: np.ndarray,
                 grad_weight, grad_bias)
     w = weight.reshape(G, C_out // G, -1)
     grad_cols = matmul(w.transpose(0, 2, 1), gy)  # Wmat.T @ grad_Y
-    grad_cols = grad_cols.reshape(C_in, kH, kW, N, H_out, W_out)
-    grad_x = fast_col2im(grad_cols, x_shape, (kH, kW), stride, padding, dilation)
+    grad_cols = grad_cols.reshape(C_in, kH, kW, H_out, W_out, N)
+    grad_x = batch_last_col2im(grad_cols, x_shape, (kH, kW), stride, padding, dilation)
     return grad_x, grad_weight, grad_bias
 
 

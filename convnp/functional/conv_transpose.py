@@ -20,13 +20,13 @@ in ``_fast.py`` (``columns.py`` has the plain loops).
 
 Forward, per group g::
 
-    cols = weight_g.T @ x_g        (C_out/G*kH*kW, N*H*W), laid out as im2col's columns
+    cols = weight_g.T @ x_g        (C_out/G*kH*kW, H*W*N), im2col's columns, batch last
     y    = col2im(cols) + bias     col2im does the scattering and the cropping
 
 Backward uses the same identity the other way round: the adjoint of a transposed
 convolution is the convolution with the same weight, so::
 
-    cols_g      = im2col(grad_y)                 (C_out*kH*kW, N*H*W)
+    cols_g      = im2col(grad_y)                 (C_out*kH*kW, H*W*N)
     grad_x      = weight_g @ cols_g              = conv2d(grad_y, weight)
     grad_weight = x_g @ cols_g.T
     grad_bias   = grad_y summed over N, H_out, W_out
@@ -38,14 +38,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from convnp.functional._fast import fast_col2im, fast_grad_weight, fast_im2col, matmul
+from convnp.functional._fast import (
+    batch_last_col2im,
+    batch_last_im2col,
+    fast_grad_weight,
+    matmul,
+)
 from convnp.functional.shapes import Pair, as_2d, conv_transpose_output_size, lift_1d
 
 
 class ConvTransposeCache(NamedTuple):
     """What ``conv_transpose2d_backward`` needs from the forward pass."""
 
-    x_groups: np.ndarray  # (G, C_in/G, N*H*W): the input, grouped for the matmul
+    x_groups: np.ndarray  # (G, C_in/G, H*W*N): the input, grouped for the matmul
     x_shape: tuple[int, int, int, int]
     weight: np.ndarray  # (C_in, C_out/G, kH, kW)
     has_bias: bool
@@ -100,11 +105,12 @@ def conv_transpose2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray
     if min(out) < 1:
         raise ValueError(f"conv_transpose2d_forward: output size {tuple(out)} is empty for "
                          f"input of shape {x.shape}, kernel {(kH, kW)}, padding {padding}")
-    x_groups = x.transpose(1, 0, 2, 3).reshape(G, C_in // G, N * H * W)
+    x_groups = x.transpose(1, 2, 3, 0).reshape(G, C_in // G, H * W * N)
     w = weight.reshape(G, C_in // G, C_out_g * kH * kW)
-    cols = matmul(w.transpose(0, 2, 1), x_groups)  # (G, C_out/G*kH*kW, N*H*W)
-    cols = cols.reshape(G * C_out_g, kH, kW, N, H, W)
-    y = fast_col2im(cols, (N, G * C_out_g, out[0], out[1]), (kH, kW), stride, padding, dilation)
+    cols = matmul(w.transpose(0, 2, 1), x_groups)  # (G, C_out/G*kH*kW, H*W*N)
+    cols = cols.reshape(G * C_out_g, kH, kW, H, W, N)
+    y = batch_last_col2im(cols, (N, G * C_out_g, out[0], out[1]), (kH, kW), stride, padding,
+                          dilation)
     if bias is not None:
         y += bias[None, :, None, None]
     cache = ConvTransposeCache(x_groups, x.shape, weight, bias is not None, stride, padding,
@@ -131,17 +137,17 @@ def conv_transpose2d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
     x_groups, x_shape, weight, has_bias, stride, padding, dilation = cache
     N, C_in, H, W = x_shape
     G = x_groups.shape[0]
-    cols = fast_im2col(grad_y, weight.shape[2:], stride, padding, dilation)
+    cols = batch_last_im2col(grad_y, weight.shape[2:], stride, padding, dilation)
     # With output_padding >= stride (possible when dilation > stride) the windows of
     # grad_y reach one step past the input: those columns belong to no input pixel.
     C_out_g, kH, kW = weight.shape[1:]
-    cols = cols[:, :, :, :, :H, :W].reshape(G, C_out_g * kH * kW, N * H * W)
+    cols = cols[:, :, :, :H, :W].reshape(G, C_out_g * kH * kW, H * W * N)
     grad_bias = grad_y.sum(axis=(0, 2, 3)) if has_bias else None
     grad_weight = fast_grad_weight(x_groups, cols).reshape(weight.shape)  # x_g @ cols_g.T
     if not input_grad:
         return None, grad_weight, grad_bias
-    grad_x = matmul(weight.reshape(G, C_in // G, C_out_g * kH * kW), cols)  # (G, C_in/G, N*H*W)
-    return grad_x.reshape(C_in, N, H, W).transpose(1, 0, 2, 3), grad_weight, grad_bias
+    grad_x = matmul(weight.reshape(G, C_in // G, C_out_g * kH * kW), cols)  # (G, C_in/G, H*W*N)
+    return grad_x.reshape(C_in, H, W, N).transpose(3, 0, 1, 2), grad_weight, grad_bias
 
 
 def conv_transpose1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,

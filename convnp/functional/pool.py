@@ -75,7 +75,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     out_size, pads = _pads(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     xp = pad_cnhw(x, pads, fill=-np.inf)
     windows = [window for _, _, window in window_slices(kernel_size, stride, dilation, out_size)]
-    y = xp[windows[0]].copy()
+    y = xp[windows[0]].copy(order="K")  # stored like x, so the passes run along memory
     for window in windows[1:]:
         # One vectorised pass per offset; recording the winner here (an argmax) would
         # cost two more passes, and backward can find it again from y.
@@ -96,7 +96,7 @@ def max_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     x_shape, kernel_size, stride, dilation, pads, x, y, _ = cache
     gy = grad_y.transpose(1, 0, 2, 3)
     xp = pad_cnhw(x, pads, fill=np.nan)
-    grad_xp = _zeros_padded(x_shape, pads, grad_y.dtype)
+    grad_xp = np.zeros_like(xp, dtype=grad_y.dtype)  # stored like xp
     overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation))
     unrouted = np.ones(y.shape, dtype=bool)  # outputs whose gradient has no winner yet
     for _, _, window in window_slices(kernel_size, stride, dilation, y.shape[2:]):
@@ -138,7 +138,7 @@ def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     xp = pad_cnhw(x, pads)
     total = None
     for _, _, window in window_slices(kernel_size, stride, dilation, out_size):
-        total = xp[window].copy() if total is None else total + xp[window]
+        total = xp[window].copy(order="K") if total is None else total + xp[window]
     divisor = _divisor(x.shape, kernel_size, stride, padding, pads, out_size,
                        count_include_pad).astype(x.dtype)
     cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, None, None, divisor)

@@ -9,6 +9,10 @@ default). Each line gives seconds per batch (the median over the timed batches, 
 one warm-up batch), the projected time of one 60,000-image epoch, and the ratio
 convnp/torch (the issue's target: <= 1.5x). On a shared machine only the ratio means
 much; run it alone for absolute times.
+
+``GEMMs`` is the time of the step's matrix products alone, each run by ``np.matmul``
+on its own (``_floor.py``): the part of convnp's step that NumPy's BLAS sets. The rest
+of the step is im2col, col2im and the elementwise layers.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import statistics
 import time
 
 import numpy as np
+from _floor import step_products, time_products
 
 from convnp.data import (
     FASHION_MNIST_MEAN,
@@ -93,16 +98,19 @@ def main() -> None:
     print(f"{args.batches} timed batches of {args.batch_size} (+1 warm-up), float32, "
           f"{os.cpu_count()} CPUs; epoch = {EPOCH_IMAGES} images")
     print(f"{'model':9s} {'params':>9s} {'convnp s/batch':>15s} {'epoch s':>8s} "
-          f"{'torch s/batch':>14s} {'epoch s':>8s} {'ratio':>6s}")
+          f"{'GEMMs s/batch':>14s} {'torch s/batch':>14s} {'epoch s':>8s} {'ratio':>6s} "
+          f"{'GEMMs/torch':>12s}")
     for name in args.models:
         model = ladder_model(name, rng=np.random.default_rng(args.seed))
         params = sum(p.data.size for p in model.parameters())
         tnet = interop.to_torch(model) if interop is not None else None
         ours = statistics.median(time_convnp(model, data)[1:])
-        line = f"{name:9s} {params:9,d} {ours:15.3f} {ours * per_epoch:8.0f}"
+        gemms = time_products(step_products(model, data[0][0], input_grad=False))
+        line = f"{name:9s} {params:9,d} {ours:15.3f} {ours * per_epoch:8.0f} {gemms:14.3f}"
         if tnet is not None:
             theirs = statistics.median(time_torch(tnet, data)[1:])
-            line += f" {theirs:14.3f} {theirs * per_epoch:8.0f} {ours / theirs:6.1f}"
+            line += (f" {theirs:14.3f} {theirs * per_epoch:8.0f} {ours / theirs:6.1f} "
+                     f"{gemms / theirs:12.2f}")
         print(line, flush=True)
 
 

@@ -2,9 +2,9 @@
 
 convnp computes each ``Conv2d`` and ``Linear`` layer as matrix products (im2col, then
 ``np.matmul``), and everything else around them is extra memory traffic. So the time
-NumPy's BLAS needs for those products alone, with nothing else, is a lower bound on
-convnp's training step. If that floor is already ``r`` times PyTorch's step, no
-im2col-and-BLAS implementation reaches a ratio below ``r`` on this machine.
+NumPy's BLAS needs for those products alone, each as one ``np.matmul``, shows how much
+of convnp's step the products take. It is close to a floor, not a strict one:
+``_fast.fast_grad_weight`` computes a tiny grad_W faster, in pieces.
 
 Per layer and group, with ``M = N*H_out*W_out`` and ``K = C_in/G*kH*kW`` (as in
 ``functional/conv.py``), the three products are::

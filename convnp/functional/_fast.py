@@ -70,8 +70,11 @@ def batch_last_im2col(x: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
     (kH, kW), (pH, pW) = kernel_size, padding
     H_out = conv_output_size(H, kH, stride[0], pH, dilation[0])
     W_out = conv_output_size(W, kW, stride[1], pW, dilation[1])
-    xp = np.zeros((C, H + 2 * pH, W + 2 * pW, N), dtype=x.dtype)
-    xp[:, pH:pH + H, pW:pW + W] = x.transpose(1, 2, 3, 0)
+    if pH == pW == 0:  # no copy if x is already stored batch-last
+        xp = np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+    else:
+        xp = np.zeros((C, H + 2 * pH, W + 2 * pW, N), dtype=x.dtype)
+        xp[:, pH:pH + H, pW:pW + W] = x.transpose(1, 2, 3, 0)
     cols = np.empty((C, kH, kW, H_out, W_out, N), dtype=x.dtype)
     for i, j, (_, _, rows, columns) in window_slices(kernel_size, stride, dilation,
                                                       (H_out, W_out)):

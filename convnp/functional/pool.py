@@ -94,15 +94,20 @@ def max_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
         grad_x: (N, C, H, W); zero except at the winners.
     """
     x_shape, kernel_size, stride, dilation, pads, x, y, _ = cache
-    gy = grad_y.transpose(1, 0, 2, 3)
+    # Every array below is stored like y (and x), so each pass runs along memory: a
+    # grad_y stored in another order is copied once here, not re-read out of order per
+    # offset. With the in-place passes, backward took 3-4x less time on LeNet's pools.
+    gy = np.empty_like(y, dtype=grad_y.dtype)
+    gy[...] = grad_y.transpose(1, 0, 2, 3)
     xp = pad_cnhw(x, pads, fill=np.nan)
-    grad_xp = np.zeros_like(xp, dtype=grad_y.dtype)  # stored like xp
+    grad_xp = np.zeros_like(xp, dtype=grad_y.dtype)
     overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation))
-    unrouted = np.ones(y.shape, dtype=bool)  # outputs whose gradient has no winner yet
+    unrouted = np.ones_like(y, dtype=bool)  # outputs whose gradient has no winner yet
+    won = np.empty_like(y, dtype=bool)
     for _, _, window in window_slices(kernel_size, stride, dilation, y.shape[2:]):
-        won = xp[window] == y
+        np.equal(xp[window], y, out=won)
         won &= unrouted  # on a tie, only the first maximum wins
-        unrouted &= ~won
+        unrouted ^= won  # won is a subset of unrouted: this crosses the winners out
         # gy * won (0/1 mask) into a temporary, then one strided copy, is ~4x faster than
         # np.copyto(grad_xp[window], gy, where=won) (and equal unless gy holds inf/NaN).
         if overlap:

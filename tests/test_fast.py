@@ -18,6 +18,7 @@ from convnp.functional._fast import (
     fast_grad_weight,
     matmul,
     one_blas_thread,
+    small_ufunc_buffers,
 )
 from convnp.functional.columns import col2im, im2col
 
@@ -130,3 +131,13 @@ def test_one_blas_thread_sets_every_blas_library_to_one_thread():
                 if lib["user_api"] == "blas"]
     assert seen and set(seen) == {1}
     assert 2 * 64 * 400 * 120 < SMALL_PRODUCT_FLOPS < 2 * 64 * 576 * 32 * 32 * 32  # LeNet, large
+
+
+def test_small_ufunc_buffers_apply_inside_and_restore_the_size_even_on_error():
+    before = np.getbufsize()
+    with small_ufunc_buffers():
+        assert np.getbufsize() == _fast.UFUNC_BUFFER != before
+    assert np.getbufsize() == before
+    with pytest.raises(ValueError), small_ufunc_buffers():
+        np.ones(2) + np.ones(3)  # noqa: B018 (raises)
+    assert np.getbufsize() == before

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from convnp.functional._fast import small_ufunc_buffers
 from convnp.functional.columns import pad_cnhw, window_slices
 from convnp.functional.shapes import Pair, as_2d, lift_1d, pool_output_size
 
@@ -162,8 +163,9 @@ def avg_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     x_shape, kernel_size, stride, dilation, pads, _, _, divisor = cache
     share = grad_y.transpose(1, 0, 2, 3) / divisor
     grad_xp = _zeros_padded(x_shape, pads, grad_y.dtype)
-    for _, _, window in window_slices(kernel_size, stride, dilation, divisor.shape):
-        grad_xp[window] += share
+    with small_ufunc_buffers():  # strided += (see _fast.py, trick 5)
+        for _, _, window in window_slices(kernel_size, stride, dilation, divisor.shape):
+            grad_xp[window] += share
     return _unpad(grad_xp, x_shape, pads)
 
 

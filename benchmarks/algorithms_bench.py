@@ -185,7 +185,7 @@ def trick_pairs(shape: tuple[int, ...]
         g = _fast.matmul(w.transpose(0, 2, 1), gy).reshape(grad_cols_last.shape)
         return _fast.batch_last_col2im(g, x.shape, ks, st, pd, dl)
 
-    pieces = (_fast.PIECE_FLOOR <= _fast.SMALL_KERNEL_MNK // w.size < cols.shape[-1])
+    in_pieces = _fast.pieces(w[0].size, cols.shape[-1]) is not None
 
     return [
         ("im2col: batch first / batch last", "yes",
@@ -200,9 +200,12 @@ def trick_pairs(shape: tuple[int, ...]
         ("grad_W: gy@cols.T / (cols@gy.T).T", "yes",
          threads_as_fast(lambda: np.matmul(gy, cols.transpose(0, 2, 1))),
          threads_as_fast(lambda: np.matmul(cols, gy.transpose(0, 2, 1)).transpose(0, 2, 1))),
-        ("grad_W: one product / in pieces", "yes" if pieces else "no (grad_W large)",
+        ("grad_W: one product / in pieces", "yes" if in_pieces else "no (grad_W large)",
          threads_as_fast(lambda: np.matmul(cols, gy.transpose(0, 2, 1)).transpose(0, 2, 1)),
          threads_as_fast(lambda: _fast.fast_grad_weight(gy, cols))),
+        ("Y: one product / in pieces", "yes" if in_pieces else "no (weight large)",
+         threads_as_fast(lambda: np.matmul(w, cols)),
+         threads_as_fast(lambda: _fast.fast_forward(w, cols))),
         ("Y: all BLAS threads / one", "when busy" if small else "no (large)",
          lambda: np.matmul(w, cols), one_thread(lambda: np.matmul(w, cols))),
         ("Y: tensordot / matmul (G = 1)", "matmul",

@@ -15,9 +15,11 @@ from convnp.functional._fast import (
     batch_last_im2col,
     conv2d_grad_x_by_correlation,
     correlation_is_cheaper,
+    fast_forward,
     fast_grad_weight,
     matmul,
     one_blas_thread,
+    pieces,
     small_ufunc_buffers,
 )
 from convnp.functional.columns import col2im, im2col
@@ -99,15 +101,34 @@ def test_fast_grad_weight_is_grad_y_times_cols_transposed(G, P, K, M, seed):
 
 
 @pytest.mark.parametrize("G, P, K, M", [(1, 6, 25, 50176), (2, 3, 9, 40000), (1, 16, 9, 20000)])
-def test_fast_grad_weight_in_pieces_is_the_same_sum(G, P, K, M):
-    """LeNet's first layer (6 x 25 over 64*28*28 positions) and others whose grad_W is tiny
-    enough to be summed in pieces, including a last piece that is shorter."""
-    piece = SMALL_KERNEL_MNK // (P * K)
-    assert PIECE_FLOOR <= piece < M and M % piece
+def test_products_in_pieces_equal_one_product(G, P, K, M):
+    """LeNet's first layer (a 6 x 25 weight, 64*28*28 positions) and others whose weight
+    is tiny enough for pieces, including a last piece that is shorter: the forward
+    product is assembled, and grad_W summed, piece by piece."""
+    parts = pieces(P * K, M)
+    assert parts is not None and len(parts) > 1
+    assert parts[0].start == 0 and parts[-1].stop == M
+    assert all(a.stop == b.start for a, b in zip(parts, parts[1:]))
+    assert PIECE_FLOOR <= parts[0].stop and P * K * parts[0].stop <= SMALL_KERNEL_MNK
+    assert parts[-1].stop - parts[-1].start < parts[0].stop
     rng = np.random.default_rng(0)
     gy, cols = rng.standard_normal((G, P, M)), rng.standard_normal((G, K, M))
     np.testing.assert_allclose(fast_grad_weight(gy, cols), gy @ cols.transpose(0, 2, 1),
                                rtol=1e-12, atol=1e-9)
+    w = rng.standard_normal((G, P, K))
+    np.testing.assert_allclose(fast_forward(w, cols), w @ cols, rtol=1e-12, atol=1e-12)
+
+
+@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6), st.integers(1, 30), seeds)
+def test_fast_forward_is_weight_times_cols(G, P, K, M, seed):
+    rng = np.random.default_rng(seed)
+    w, cols = rng.standard_normal((G, P, K)), rng.standard_normal((G, K, M))
+    np.testing.assert_allclose(fast_forward(w, cols), w @ cols, rtol=1e-12, atol=1e-12)
+
+
+def test_no_pieces_for_a_large_weight_or_few_positions():
+    assert pieces(16 * 150, 10**6) is None  # LeNet's second layer: pieces would be short
+    assert pieces(6 * 25, 6000) is None  # one piece holds them all
 
 
 @pytest.mark.parametrize("shapes", [((2, 3, 4), (2, 4, 5)), ((300, 400), (400, 500))])

@@ -29,12 +29,13 @@ behind each choice are in ``docs/performance.md`` and come from
    products under ``SMALL_PRODUCT_FLOPS`` run on one thread; larger ones, and every
    product on a quiet machine, keep every thread the user allows. The thread count is
    restored after each product; nothing else changes.
-4. Long, thin grad_W products in pieces (``fast_grad_weight``). OpenBLAS multiplies
-   without packing when ``M*N*K <= 100**3`` (its Skylake-X ``small_kernel_permit``).
-   LeNet's first layer has a 6 x 25 grad_W summed over 50,176 positions: one product
-   is far above that limit, while pieces of 6,666 positions are under it, and their sum
-   came out twice as fast. So when grad_W is that small (``PIECE_FLOOR``), the sum over
-   positions is split into pieces under the limit.
+4. Products with a tiny weight in pieces (``fast_forward``, ``fast_grad_weight``).
+   OpenBLAS multiplies without packing when ``M*N*K <= 100**3`` (its Skylake-X
+   ``small_kernel_permit``). LeNet's first layer has a 6 x 25 weight and 50,176
+   positions: one product is far above that limit, while pieces of 6,666 positions are
+   under it. grad_W summed piece by piece came out twice as fast, and ``Y = Wmat @
+   cols`` computed piece by piece 1.7x as fast. So when the weight is that small
+   (``PIECE_FLOOR``), the positions are split into pieces under the limit.
 5. Small ufunc buffers for ``+=`` on strided slices (``small_ufunc_buffers``). NumPy
    2.4 runs ``a[window] += b`` through buffers of ``np.getbufsize()`` elements per
    operand (8192 by default), which together overflow the CPU's first-level cache. With
@@ -183,8 +184,52 @@ SMALL_KERNEL_MNK = 100 ** 3
 packing them when ``M*N*K`` is at most this."""
 
 PIECE_FLOOR = 4096
-"""``fast_grad_weight`` splits its sum only if the pieces can hold at least this many
-positions; for larger grad_W the pieces would be short and the split measured no faster."""
+"""Products are split only if the pieces can hold at least this many positions; for a
+larger weight the pieces would be short and the split measured no faster."""
+
+
+def pieces(weight_size: int, positions: int) -> list[slice] | None:
+    """Split ``range(positions)`` for a product of a ``weight_size``-entry matrix with a
+    (.., positions) one, so that each piece stays under ``SMALL_KERNEL_MNK`` (trick 4).
+
+    None when one product is better: the pieces would be shorter than ``PIECE_FLOOR``,
+    or one piece already holds every position.
+
+    Example:
+        >>> pieces(6 * 25, 15000)                      # LeNet's first layer's weight
+        [slice(0, 6666, None), slice(6666, 13332, None), slice(13332, 15000, None)]
+        >>> pieces(16 * 150, 15000) is None            # its second layer's: too big
+        True
+    """
+    piece = SMALL_KERNEL_MNK // weight_size
+    if piece < PIECE_FLOOR or piece >= positions:
+        return None
+    return [slice(start, min(start + piece, positions)) for start in range(0, positions, piece)]
+
+
+def fast_forward(weight_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``Wmat @ cols`` per group; in pieces of positions when the weight is tiny (trick 4).
+
+    Args:
+        weight_groups: (G, C_out/G, K).
+        cols: (G, K, M) with ``M = N*H_out*W_out``.
+
+    **Shape:** -> (G, C_out/G, M).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> w, cols = rng.normal(size=(1, 2, 3)), rng.normal(size=(1, 3, 9000))
+        >>> np.allclose(fast_forward(w, cols), w @ cols)
+        True
+    """
+    parts = pieces(weight_groups[0].size, cols.shape[2])
+    if parts is None:
+        return matmul(weight_groups, cols)
+    y = np.empty((*weight_groups.shape[:2], cols.shape[2]),
+                 dtype=np.result_type(weight_groups, cols))
+    for part in parts:
+        y[:, :, part] = matmul(weight_groups, cols[:, :, part])
+    return y
 
 
 def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -193,9 +238,8 @@ def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
     The same numbers in the other orientation: the long contraction (over
     ``M = N*H_out*W_out``) then has the big matrix on the left, where OpenBLAS's threads
-    stall far less when other processes share the cores. When each piece of
-    ``SMALL_KERNEL_MNK // (C_out/G * K)`` positions still holds ``PIECE_FLOOR`` or more,
-    the sum over positions is done piece by piece (same sum, another order of additions).
+    stall far less when other processes share the cores. In pieces, the sum over
+    positions is done piece by piece (same sum, another order of additions).
 
     Args:
         grad_y_groups: (G, C_out/G, M) with ``M = N*H_out*W_out``.
@@ -210,12 +254,11 @@ def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
         True
     """
     G, C_out_g, M = grad_y_groups.shape
-    piece = SMALL_KERNEL_MNK // (C_out_g * cols.shape[1])
-    if piece < PIECE_FLOOR or piece >= M:
+    parts = pieces(C_out_g * cols.shape[1], M)
+    if parts is None:
         return matmul(cols, grad_y_groups.transpose(0, 2, 1)).transpose(0, 2, 1)
     total = np.zeros((G, cols.shape[1], C_out_g), dtype=np.result_type(cols, grad_y_groups))
-    for start in range(0, M, piece):
-        part = slice(start, start + piece)
+    for part in parts:
         total += matmul(cols[:, :, part], grad_y_groups[:, :, part].transpose(0, 2, 1))
     return total.transpose(0, 2, 1)
 

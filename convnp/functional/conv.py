@@ -24,8 +24,8 @@ both reach the same BLAS product, and ``np.matmul`` measured 5-11% faster on LeN
 layers (``docs/performance.md``), so it stays. The columns are built and folded, and the
 products run, by the equal but faster variants in ``_fast.py`` (columns with the batch
 axis last, so the columns are ordered (h, w, n); dL/dx by correlation where that moves
-less memory; small products on one BLAS thread while the machine is busy; a tiny grad_W
-in pieces); ``columns.py`` has the plain loops they are tested against.
+less memory; small products on one BLAS thread while the machine is busy; a tiny weight's
+products in pieces); ``columns.py`` has the plain loops they are tested against.
 
 ``algorithm='tensordot'`` computes the same numbers without columns, one
 ``np.tensordot`` per kernel offset (``conv_tensordot.py``). The 1-D functions view
@@ -44,6 +44,7 @@ from convnp.functional._fast import (
     batch_last_im2col,
     conv2d_grad_x_by_correlation,
     correlation_is_cheaper,
+    fast_forward,
     fast_grad_weight,
     matmul,
 )
@@ -108,7 +109,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     H_out, W_out = cols.shape[3], cols.shape[4]
     cols = cols.reshape(G, C_in_g * kH * kW, H_out * W_out * N)
     w = weight.reshape(G, C_out // G, C_in_g * kH * kW)
-    y = matmul(w, cols).reshape(C_out, H_out, W_out, N)  # Y = Wmat @ cols
+    y = fast_forward(w, cols).reshape(C_out, H_out, W_out, N)  # Y = Wmat @ cols
     if bias is not None:
         y += bias[:, None, None, None]
     cache = ConvCache(x.shape, cols, weight, bias is not None, stride, padding, dilation)

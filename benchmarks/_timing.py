@@ -2,7 +2,7 @@
 
 ``conv_bench.py`` (the default table and ``--check``) and ``algorithms_bench.py``
 (``--algorithms``, ``--tricks``) use them, so that every figure is timed the same way;
-``lenet_bench.py`` uses ``busy_core``.
+``lenet_bench.py`` and ``models_bench.py`` use ``take_turns`` (and ``busy_core``).
 """
 
 from __future__ import annotations
@@ -68,6 +68,34 @@ def time_alternating(fns: list[Callable[[], object]], repeats: int,
     """
     per_round = [time_blocks(fns, repeats) for _ in range(rounds)]
     return [statistics.median(ms) for ms in zip(*per_round)]
+
+
+def segment_sizes(total: int, segments: int) -> list[int]:
+    """Split ``total`` steps into ``segments`` nearly equal runs (fewer if total is small).
+
+    Example:
+        >>> segment_sizes(938, 10)
+        [94, 94, 94, 94, 94, 94, 94, 94, 93, 93]
+    """
+    segments = max(1, min(segments, total))
+    return [total // segments + (i < total % segments) for i in range(segments)]
+
+
+def take_turns(runs: dict[str, Iterator], segments: int) -> dict[str, list]:
+    """Advance every run by one segment (one ``next()``), in turn, ``segments`` times.
+
+    The speed of these shared machines drifts by tens of percent within seconds; when
+    the runs being compared take turns a segment at a time, a drift slows them alike,
+    and their ratio holds. Each run continues its own work (its own model and batches)
+    from one turn to the next. A pause before each turn lets the previous library's
+    worker threads go to sleep (see ``time_blocks``). Returns what each run yielded.
+    """
+    out: dict[str, list] = {name: [] for name in runs}
+    for _ in range(segments):
+        for name, run in runs.items():
+            time.sleep(PAUSE)
+            out[name].append(next(run))
+    return out
 
 
 def peak_extra_mb(make: Callable[[], Callable[[], object]]) -> float:

@@ -13,22 +13,27 @@ Both frameworks train the same model from the same initial weights on the same b
 - ``trainer``: ``Trainer.fit``, which skips that gradient (``input_grad=False``).
 
 torch's loop never computes dL/dx for the images (they do not require grad). Only the
-ratios mean anything on a shared machine. With ``--background-load`` every run is
-repeated while a second process spins on one core (bounded: it stops by itself), and
-the slow-down busy/quiet is printed for each. Peak memory (RSS) is read after the first
-convnp epoch, before torch is imported, so it is convnp's alone.
+ratios mean anything on a shared machine, and its speed drifts within seconds, so each
+epoch is timed in ``--segments`` pieces and the three loops take turns piece by piece
+(``_timing.take_turns``): a drift then slows all three alike. With
+``--background-load`` every run is repeated while a second process spins on one core
+(bounded: it stops by itself), and the slow-down busy/quiet is printed for each. Peak
+memory (RSS) is read after the first convnp epoch, before torch is imported, so it is
+convnp's alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import resource
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 
 import numpy as np
-from _timing import busy_core
+from _timing import busy_core, segment_sizes, take_turns
 
 from convnp.data import MNIST_MEAN, MNIST_STD, DataLoader, load_or_sample, normalize
 from convnp.losses import CrossEntropyLoss
@@ -47,30 +52,47 @@ def load_data(images: int | None) -> tuple[np.ndarray, np.ndarray, str]:
     return normalize(x, MNIST_MEAN, MNIST_STD), y, source
 
 
-def convnp_epoch(weights: dict, x: np.ndarray, y: np.ndarray, seed: int, batch_size: int,
-                 loop: str) -> float:
-    """Seconds for one epoch of the modern LeNet, starting from ``weights``."""
+class _Take:
+    """The next ``n`` batches of an iterator, as a loader that ``Trainer.fit`` accepts."""
+
+    def __init__(self, batches: Iterator, n: int) -> None:
+        self.batches, self.n = batches, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator:
+        return itertools.islice(self.batches, self.n)
+
+
+def convnp_segments(weights: dict, x: np.ndarray, y: np.ndarray, seed: int, batch_size: int,
+                    loop: str, sizes: list[int]) -> Iterator[float]:
+    """Train one epoch of the modern LeNet from ``weights``, a segment at a time: each
+    ``next()`` trains the next ``sizes[i]`` batches and returns the seconds they took."""
     model = lenet5(rng=np.random.default_rng(seed))
     model.load_state_dict(weights)
     loss_fn = CrossEntropyLoss()
     optimizer = SGD(model.parameters(), lr=0.05, momentum=0.9)
-    loader = DataLoader(x, y, batch_size, rng=np.random.default_rng(seed))
-    start = time.perf_counter()
-    if loop == "trainer":
-        Trainer(model, loss_fn, optimizer, verbose=0).fit(loader, epochs=1)
-    else:
-        for xb, yb in loader:
-            logits = model(xb)
-            loss_fn(logits, yb)
-            model.zero_grad()
-            model.backward(loss_fn.backward())
-            optimizer.step()
-    return time.perf_counter() - start
+    trainer = Trainer(model, loss_fn, optimizer, verbose=0)
+    batches = iter(DataLoader(x, y, batch_size, rng=np.random.default_rng(seed)))
+    for n in sizes:
+        segment = _Take(batches, n)
+        start = time.perf_counter()
+        if loop == "trainer":
+            trainer.fit(segment, epochs=1)
+        else:
+            for xb, yb in segment:
+                logits = model(xb)
+                loss_fn(logits, yb)
+                model.zero_grad()
+                model.backward(loss_fn.backward())
+                optimizer.step()
+        yield time.perf_counter() - start
 
 
-def torch_epoch(weights: dict, x: np.ndarray, y: np.ndarray, seed: int, batch_size: int
-                ) -> float:
-    """Seconds for one epoch of the same network in PyTorch, from the same weights."""
+def torch_segments(weights: dict, x: np.ndarray, y: np.ndarray, seed: int, batch_size: int,
+                   sizes: list[int]) -> Iterator[float]:
+    """The same epoch of the same network in PyTorch, from the same weights, by segments."""
     import torch
 
     net = torch.nn.Sequential(
@@ -82,24 +104,26 @@ def torch_epoch(weights: dict, x: np.ndarray, y: np.ndarray, seed: int, batch_si
     net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
-    loader = DataLoader(x, y, batch_size, rng=np.random.default_rng(seed))
-    start = time.perf_counter()
-    for xb, yb in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(net(torch.from_numpy(xb)), torch.from_numpy(yb))
-        loss.backward()
-        optimizer.step()
-    return time.perf_counter() - start
+    batches = iter(DataLoader(x, y, batch_size, rng=np.random.default_rng(seed)))
+    for n in sizes:
+        start = time.perf_counter()
+        for xb, yb in itertools.islice(batches, n):
+            optimizer.zero_grad()
+            loss = loss_fn(net(torch.from_numpy(xb)), torch.from_numpy(yb))
+            loss.backward()
+            optimizer.step()
+        yield time.perf_counter() - start
 
 
 def one_round(weights: dict, x: np.ndarray, y: np.ndarray, args: argparse.Namespace,
               with_torch: bool) -> dict[str, float]:
-    """Seconds per epoch for each convnp loop and for torch, timed one after the other."""
-    times = {loop: convnp_epoch(weights, x, y, args.seed, args.batch_size, loop)
-             for loop in LOOPS}
+    """Seconds per epoch for each convnp loop and for torch, taking turns by segments."""
+    sizes = segment_sizes(-(-len(x) // args.batch_size), args.segments)
+    runs = {loop: convnp_segments(weights, x, y, args.seed, args.batch_size, loop, sizes)
+            for loop in LOOPS}
     if with_torch:
-        times["torch"] = torch_epoch(weights, x, y, args.seed, args.batch_size)
-    return times
+        runs["torch"] = torch_segments(weights, x, y, args.seed, args.batch_size, sizes)
+    return {name: sum(seconds) for name, seconds in take_turns(runs, len(sizes)).items()}
 
 
 def main() -> None:
@@ -108,6 +132,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--runs", type=int, default=1, help="rounds of measurements")
+    p.add_argument("--segments", type=int, default=10,
+                   help="pieces each epoch is timed in, the loops taking turns")
     p.add_argument("--background-load", action="store_true",
                    help="also time every epoch with another process spinning on one core")
     args = p.parse_args()
@@ -116,7 +142,9 @@ def main() -> None:
     print(f"LeNet-5 (modern), one epoch of {len(x)} images from {source}, batch "
           f"{args.batch_size}, float32, {os.cpu_count()} CPUs")
     weights = lenet5(rng=np.random.default_rng(args.seed)).state_dict()
-    convnp_epoch(weights, x[:640], y[:640], args.seed, args.batch_size, "readme")  # warm-up
+    for _ in convnp_segments(weights, x[:640], y[:640], args.seed, args.batch_size, "readme",
+                             [10]):  # warm-up
+        pass
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"convnp peak RSS {peak_mb:.0f} MB")
     try:

@@ -8,7 +8,9 @@ the same weights and see the same batches (SGD, lr 0.05, momentum 0.9, batch 64 
 default). Each line gives seconds per batch (the median over the timed batches, after
 one warm-up batch), the projected time of one 60,000-image epoch, and the ratio
 convnp/torch (the issue's target: <= 1.5x). On a shared machine only the ratio means
-much; run it alone for absolute times.
+much, and its speed drifts within seconds: convnp and torch take turns every
+``--segments``-th of the batches (``_timing.take_turns``), so that a drift slows both
+alike. Run it alone for absolute times.
 
 ``GEMMs`` is the time of the step's matrix products alone, each run by ``np.matmul``
 on its own (``_floor.py``): the part of convnp's step that NumPy's BLAS sets. The rest
@@ -18,12 +20,15 @@ of the step is im2col, col2im and the elementwise layers.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import time
+from collections.abc import Iterator
 
 import numpy as np
 from _floor import step_products, time_products
+from _timing import segment_sizes, take_turns
 
 from convnp.data import (
     FASHION_MNIST_MEAN,
@@ -49,33 +54,44 @@ def batches(batch_size: int, count: int, seed: int) -> list[tuple[np.ndarray, np
     return out[:count]
 
 
-def time_convnp(model, data) -> list[float]:
+def convnp_steps(model, data, sizes: list[int]) -> Iterator[list[float]]:
+    """Train ``model`` on ``data``, ``sizes[i]`` batches per ``next()``; yield their seconds."""
     loss_fn = CrossEntropyLoss()
     optimizer = SGD(model.parameters(), lr=0.05, momentum=0.9)
-    times = []
-    for xb, yb in data:
-        start = time.perf_counter()
-        loss_fn(model(xb), yb)
-        optimizer.zero_grad()
-        model.backward(loss_fn.backward(), input_grad=False)
-        optimizer.step()
-        times.append(time.perf_counter() - start)
-    return times
+    batches = iter(data)
+    for n in sizes:
+        times = []
+        for xb, yb in itertools.islice(batches, n):
+            start = time.perf_counter()
+            loss_fn(model(xb), yb)
+            optimizer.zero_grad()
+            model.backward(loss_fn.backward(), input_grad=False)
+            optimizer.step()
+            times.append(time.perf_counter() - start)
+        yield times
 
 
-def time_torch(net, data) -> list[float]:
+def torch_steps(net, data, sizes: list[int]) -> Iterator[list[float]]:
+    """The same for a torch network."""
     import torch
 
     loss_fn = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    times = []
-    for xb, yb in data:
-        start = time.perf_counter()
-        optimizer.zero_grad()
-        loss_fn(net(torch.from_numpy(xb)), torch.from_numpy(yb)).backward()
-        optimizer.step()
-        times.append(time.perf_counter() - start)
-    return times
+    batches = iter(data)
+    for n in sizes:
+        times = []
+        for xb, yb in itertools.islice(batches, n):
+            start = time.perf_counter()
+            optimizer.zero_grad()
+            loss_fn(net(torch.from_numpy(xb)), torch.from_numpy(yb)).backward()
+            optimizer.step()
+            times.append(time.perf_counter() - start)
+        yield times
+
+
+def median_step(segments: list[list[float]]) -> float:
+    """Median seconds per batch over the segments, leaving out the first (warm-up) batch."""
+    return statistics.median([t for segment in segments for t in segment][1:])
 
 
 def main() -> None:
@@ -84,6 +100,8 @@ def main() -> None:
     p.add_argument("--batches", type=int, default=20, help="timed batches (plus one warm-up)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--segments", type=int, default=5,
+                   help="pieces the batches are timed in, convnp and torch taking turns")
     args = p.parse_args()
     if args.batches < 1:
         p.error(f"--batches must be >= 1, got {args.batches}")
@@ -94,6 +112,7 @@ def main() -> None:
     except ImportError:
         interop = None
     data = batches(args.batch_size, args.batches + 1, args.seed)
+    sizes = segment_sizes(len(data), args.segments)
     per_epoch = EPOCH_IMAGES / args.batch_size
     print(f"{args.batches} timed batches of {args.batch_size} (+1 warm-up), float32, "
           f"{os.cpu_count()} CPUs; epoch = {EPOCH_IMAGES} images")
@@ -104,12 +123,17 @@ def main() -> None:
         model = ladder_model(name, rng=np.random.default_rng(args.seed))
         params = sum(p.data.size for p in model.parameters())
         tnet = interop.to_torch(model) if interop is not None else None
-        ours = statistics.median(time_convnp(model, data)[1:])
-        gemms = time_products(step_products(model, data[0][0], input_grad=False))
-        line = f"{name:9s} {params:9,d} {ours:15.3f} {ours * per_epoch:8.0f} {gemms:14.3f}"
+        runs = {"convnp": convnp_steps(model, data, sizes)}
         if tnet is not None:
-            theirs = statistics.median(time_torch(tnet, data)[1:])
-            line += (f" {theirs:14.3f} {theirs * per_epoch:8.0f} {ours / theirs:6.1f} "
+            runs["torch"] = torch_steps(tnet, data, sizes)
+        times = {name: median_step(segments)
+                 for name, segments in take_turns(runs, len(sizes)).items()}
+        ours = times["convnp"]
+        gemms = time_products(step_products(model, data[0][0], input_grad=False))
+        line = f"{name:9s} {params:9,d} {ours:15.4f} {ours * per_epoch:8.0f} {gemms:14.4f}"
+        if tnet is not None:
+            theirs = times["torch"]
+            line += (f" {theirs:14.4f} {theirs * per_epoch:8.0f} {ours / theirs:6.2f} "
                      f"{gemms / theirs:12.2f}")
         print(line, flush=True)
 

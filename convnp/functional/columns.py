@@ -55,12 +55,33 @@ def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], fill: float = 0.0) -> np.nd
     if top == bottom == left == right == 0:
         return xt
     C, N, H, W = xt.shape
-    shape = (C, N, H + top + bottom, W + left + right)
-    in_memory = sorted(range(4), key=lambda axis: -xt.strides[axis])  # outermost first
-    xp = np.full([shape[axis] for axis in in_memory], fill, dtype=x.dtype)
-    xp = xp.transpose(np.argsort(in_memory))
+    xp = full_in_order((C, N, H + top + bottom, W + left + right), memory_order(xt), fill,
+                       x.dtype)
     xp[:, :, top:top + H, left:left + W] = xt
     return xp
+
+
+def memory_order(a: np.ndarray) -> tuple[int, ...]:
+    """The axes of ``a``, outermost in memory first.
+
+    Example:
+        >>> memory_order(np.zeros((2, 3, 4)).transpose(2, 0, 1))
+        (1, 2, 0)
+    """
+    return tuple(sorted(range(a.ndim), key=lambda axis: -a.strides[axis]))
+
+
+def full_in_order(shape: tuple[int, ...], order: tuple[int, ...], fill: float,
+                  dtype: np.dtype) -> np.ndarray:
+    """A new array of ``shape`` filled with ``fill``, its axes stored in ``order``
+    (outermost first, as ``memory_order`` gives).
+
+    Example:
+        >>> memory_order(full_in_order((2, 3, 4), (1, 2, 0), 0.0, np.float32))
+        (1, 2, 0)
+    """
+    a = np.full([shape[axis] for axis in order], fill, dtype=dtype)
+    return a.transpose(np.argsort(order))
 
 
 def window_slices(kernel_size: Pair, stride: Pair, dilation: Pair,

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from convnp.functional._fast import small_ufunc_buffers
-from convnp.functional.columns import pad_cnhw, window_slices
+from convnp.functional.columns import full_in_order, memory_order, pad_cnhw, window_slices
 from convnp.functional.shapes import Pair, as_2d, lift_1d, pool_output_size
 
 
@@ -39,6 +39,7 @@ class PoolCache(NamedTuple):
     x: np.ndarray | None  # max: the input (a reference, not a copy)
     y: np.ndarray | None  # max: the output, (C, N, H_out, W_out)
     divisor: np.ndarray | None  # avg: window count per output, (H_out, W_out)
+    order: tuple[int, ...]  # memory_order of the padded (C, N, H, W) input
 
 
 def _pads(x_shape: tuple[int, ...], kernel_size: Pair, stride: Pair, padding: Pair,
@@ -81,7 +82,8 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
         # One vectorised pass per offset; recording the winner here (an argmax) would
         # cost two more passes, and backward can find it again from y.
         np.maximum(y, xp[window], out=y)
-    cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, x, y, None)
+    cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, x, y, None,
+                      memory_order(xp))
     return y.transpose(1, 0, 2, 3), cache
 
 
@@ -94,7 +96,7 @@ def max_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     Returns:
         grad_x: (N, C, H, W); zero except at the winners.
     """
-    x_shape, kernel_size, stride, dilation, pads, x, y, _ = cache
+    x_shape, kernel_size, stride, dilation, pads, x, y, _, _ = cache
     # Every array below is stored like y (and x), so each pass runs along memory: a
     # grad_y stored in another order is copied once here, not re-read out of order per
     # offset. With the in-place passes, backward took 3-4x less time on LeNet's pools.
@@ -142,13 +144,16 @@ def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     dilation = (1, 1)
     out_size, pads = _pads(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     xp = pad_cnhw(x, pads)
-    total = None
-    for _, _, window in window_slices(kernel_size, stride, dilation, out_size):
-        total = xp[window].copy(order="K") if total is None else total + xp[window]
+    windows = [window for _, _, window in window_slices(kernel_size, stride, dilation, out_size)]
+    y = xp[windows[0]].copy(order="K")  # stored like x, so the passes run along memory
+    for window in windows[1:]:
+        y += xp[window]
     divisor = _divisor(x.shape, kernel_size, stride, padding, pads, out_size,
                        count_include_pad).astype(x.dtype)
-    cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, None, None, divisor)
-    return (total / divisor).transpose(1, 0, 2, 3), cache
+    y /= divisor
+    cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, None, None, divisor,
+                      memory_order(xp))
+    return y.transpose(1, 0, 2, 3), cache
 
 
 def avg_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
@@ -160,9 +165,13 @@ def avg_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     Returns:
         grad_x: (N, C, H, W).
     """
-    x_shape, kernel_size, stride, dilation, pads, _, _, divisor = cache
-    share = grad_y.transpose(1, 0, 2, 3) / divisor
-    grad_xp = _zeros_padded(x_shape, pads, grad_y.dtype)
+    x_shape, kernel_size, stride, dilation, pads, _, _, divisor, order = cache
+    # share and grad_xp are stored like x, so that every += runs along memory.
+    share = full_in_order((x_shape[1], x_shape[0], *divisor.shape), order, 0, grad_y.dtype)
+    np.divide(grad_y.transpose(1, 0, 2, 3), divisor, out=share)
+    (top, bottom), (left, right) = pads
+    padded = (x_shape[1], x_shape[0], x_shape[2] + top + bottom, x_shape[3] + left + right)
+    grad_xp = full_in_order(padded, order, 0, grad_y.dtype)
     with small_ufunc_buffers():  # strided += (see _fast.py, trick 5)
         for _, _, window in window_slices(kernel_size, stride, dilation, divisor.shape):
             grad_xp[window] += share
@@ -190,13 +199,6 @@ def _divisor(x_shape: tuple[int, ...], kernel_size: Pair, stride: Pair, padding:
             count += counted[i:i + s * (n_out - 1) + 1:s]
         counts.append(count)
     return counts[0][:, None] * counts[1][None, :]
-
-
-def _zeros_padded(x_shape: tuple[int, ...], pads: tuple[Pair, Pair], dtype: np.dtype
-                  ) -> np.ndarray:
-    N, C, H, W = x_shape
-    (top, bottom), (left, right) = pads
-    return np.zeros((C, N, H + top + bottom, W + left + right), dtype=dtype)
 
 
 def _unpad(grad_xp: np.ndarray, x_shape: tuple[int, ...], pads: tuple[Pair, Pair]

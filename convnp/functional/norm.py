@@ -46,10 +46,11 @@ def normalize_forward(x: np.ndarray, axes: tuple[int, ...], eps: float
         (array([[-1.,  1.]]), array([[2.]]), array([[1.]]))
     """
     mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
-    var = np.mean(centered * centered, axis=axes, keepdims=True)
+    x_hat = x - mean
+    var = np.mean(np.square(x_hat), axis=axes, keepdims=True)
     inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
-    return centered * inv_std, mean, var, inv_std
+    x_hat *= inv_std  # in place: one array fewer to allocate and fill
+    return x_hat, mean, var, inv_std
 
 
 def normalize_backward(grad_x_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray,
@@ -78,8 +79,12 @@ def _per_channel(a: np.ndarray, ndim: int) -> np.ndarray:
 def _affine(x_hat: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
             per_channel: bool) -> np.ndarray:
     shape = (lambda a: _per_channel(a, x_hat.ndim)) if per_channel else (lambda a: a)
-    y = x_hat * shape(weight) if weight is not None else x_hat
-    return y + shape(bias) if bias is not None else y
+    if weight is None:
+        return x_hat if bias is None else x_hat + shape(bias)
+    y = x_hat * shape(weight)
+    if bias is not None:
+        y += shape(bias)
+    return y
 
 
 def _affine_backward(grad_y: np.ndarray, x_hat: np.ndarray, weight: np.ndarray | None,
@@ -149,7 +154,10 @@ def batch_norm_backward(grad_y: np.ndarray, cache: tuple
     sum_g = grad_y.sum(axis=axes, keepdims=True)
     sum_gx = np.sum(grad_y * x_hat, axis=axes, keepdims=True)
     scale = inv_std if weight is None else inv_std * _per_channel(weight, grad_y.ndim)
-    grad_x = scale * (grad_y - sum_g / m - x_hat * (sum_gx / m))
+    grad_x = x_hat * (sum_gx / m)  # then, in place: scale * (g - sum(g)/M - that)
+    np.subtract(grad_y, grad_x, out=grad_x)
+    grad_x -= sum_g / m
+    grad_x *= scale
     return (grad_x, None if weight is None else sum_gx.ravel(),
             sum_g.ravel() if bias_used else None)
 

@@ -181,6 +181,14 @@ def trick_pairs(shape: tuple[int, ...]
             return one_thread(fn)() if small and _fast.others_busy() else fn()
         return on_matmuls_threads
 
+    def col2im_numpys_buffers() -> np.ndarray:
+        """``batch_last_col2im`` with NumPy's own ufunc buffer size instead of trick 5's."""
+        saved, _fast.UFUNC_BUFFER = _fast.UFUNC_BUFFER, np.getbufsize()
+        try:
+            return _fast.batch_last_col2im(grad_cols_last, x.shape, ks, st, pd, dl)
+        finally:
+            _fast.UFUNC_BUFFER = saved
+
     def grad_x_col2im() -> np.ndarray:
         g = _fast.matmul(w.transpose(0, 2, 1), gy).reshape(grad_cols_last.shape)
         return _fast.batch_last_col2im(g, x.shape, ks, st, pd, dl)
@@ -193,6 +201,9 @@ def trick_pairs(shape: tuple[int, ...]
          lambda: np.moveaxis(_fast.batch_last_im2col(x_batch_last, ks, st, pd, dl), 5, 3)),
         ("col2im: batch first / batch last", "yes",
          lambda: columns.col2im(grad_cols, x.shape, ks, st, pd, dl),
+         lambda: _fast.batch_last_col2im(grad_cols_last, x.shape, ks, st, pd, dl)),
+        (f"col2im: ufunc buffers {np.getbufsize()} / {_fast.UFUNC_BUFFER}", "yes",
+         col2im_numpys_buffers,
          lambda: _fast.batch_last_col2im(grad_cols_last, x.shape, ks, st, pd, dl)),
         ("dL/dx: col2im / correlation", "correlation" if correlation else "col2im",
          grad_x_col2im,

@@ -154,9 +154,8 @@ def batch_norm_backward(grad_y: np.ndarray, cache: tuple
     sum_g = grad_y.sum(axis=axes, keepdims=True)
     sum_gx = np.sum(grad_y * x_hat, axis=axes, keepdims=True)
     scale = inv_std if weight is None else inv_std * _per_channel(weight, grad_y.ndim)
-    grad_x = x_hat * (sum_gx / m)  # then, in place: scale * (g - sum(g)/M - that)
-    np.subtract(grad_y, grad_x, out=grad_x)
-    grad_x -= sum_g / m
+    grad_x = grad_y - sum_g / m  # then, in place: minus x_hat * sum(g * x_hat)/M, times scale
+    grad_x -= x_hat * (sum_gx / m)
     grad_x *= scale
     return (grad_x, None if weight is None else sum_gx.ravel(),
             sum_g.ravel() if bias_used else None)

@@ -110,7 +110,7 @@ def test_resnet_parameter_count_matches_torch(rng):
     net = resnet(rng=rng)
     table = summary(net, (1, 1, 28, 28))
     tnet = interop.to_torch(net)
-    assert table.total_params == sum(p.numel() for p in tnet.parameters()) == 395134
+    assert table.total_params == sum(p.numel() for p in tnet.parameters()) == 701178
     assert table.rows[-1].output_shape == (1, 10)
     assert isinstance(tnet(torch.zeros(2, 1, 28, 28)), torch.Tensor)
 

@@ -21,7 +21,7 @@ from convnp import (
     Tanh,
     gradcheck,
 )
-from convnp.functional.activation import relu_backward
+from convnp.functional.activation import relu_backward, sigmoid
 
 
 def away_from_zero(rng, shape):
@@ -121,6 +121,17 @@ def test_sigmoid_has_no_overflow_for_large_inputs(dtype):
     assert y.dtype == dtype
     np.testing.assert_allclose(y, [0, 0, 0.5, 1, 1], atol=1e-30)
     assert np.isfinite(grad).all()
+
+
+def test_functional_sigmoid_takes_what_np_exp_takes_and_keeps_the_memory_order():
+    ints = sigmoid(np.array([0, 2, -3]))
+    assert ints.dtype == np.float64
+    np.testing.assert_allclose(ints, 1 / (1 + np.exp(-np.array([0.0, 2.0, -3.0]))), rtol=1e-15)
+    np.testing.assert_allclose(sigmoid([0.0, 1.0]), [0.5, 1 / (1 + np.exp(-1.0))], rtol=1e-15)
+    batch_last = np.random.default_rng(0).standard_normal((3, 5, 4, 2)).transpose(3, 0, 1, 2)
+    y = sigmoid(batch_last)
+    assert y.strides == batch_last.strides
+    np.testing.assert_allclose(y, 1 / (1 + np.exp(-batch_last)), rtol=1e-15)
 
 
 def test_softmax_family_and_gelu_are_stable_for_huge_inputs():

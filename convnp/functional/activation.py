@@ -62,8 +62,12 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     Example:
         >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
         array([0. , 0.5, 1. ])
+        >>> sigmoid(np.array([0, 2])).dtype                # integers, as np.exp takes them
+        dtype('float64')
     """
-    y = np.negative(x)
+    x = np.asarray(x)
+    y = np.empty_like(x, dtype=np.result_type(x, 1.0))  # stored like x; ints give float64
+    np.negative(x, out=y)
     with np.errstate(over="ignore"):
         np.exp(y, out=y)
     y += 1

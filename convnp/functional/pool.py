@@ -77,7 +77,9 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     out_size, pads = _pads(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     xp = pad_cnhw(x, pads, fill=-np.inf)
     windows = [window for _, _, window in window_slices(kernel_size, stride, dilation, out_size)]
-    y = xp[windows[0]].copy(order="K")  # stored like x, so the passes run along memory
+    # A float copy of the first window (integers give float64), stored like x so that the
+    # passes run along memory; the other windows are added to it in place.
+    y = xp[windows[0]].astype(np.result_type(x, 1.0), order="K")
     for window in windows[1:]:
         # One vectorised pass per offset; recording the winner here (an argmax) would
         # cost two more passes, and backward can find it again from y.
@@ -145,11 +147,13 @@ def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     out_size, pads = _pads(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     xp = pad_cnhw(x, pads)
     windows = [window for _, _, window in window_slices(kernel_size, stride, dilation, out_size)]
-    y = xp[windows[0]].copy(order="K")  # stored like x, so the passes run along memory
+    # A float copy of the first window (integers give float64), stored like x so that the
+    # passes run along memory; the other windows are added to it in place.
+    y = xp[windows[0]].astype(np.result_type(x, 1.0), order="K")
     for window in windows[1:]:
         y += xp[window]
     divisor = _divisor(x.shape, kernel_size, stride, padding, pads, out_size,
-                       count_include_pad).astype(x.dtype)
+                       count_include_pad).astype(y.dtype)
     y /= divisor
     cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, None, None, divisor,
                       memory_order(xp))

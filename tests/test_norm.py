@@ -6,6 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from convnp import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, gradcheck
+from convnp.functional.norm import batch_norm_eval_forward, batch_norm_forward
 
 F64 = {"dtype": np.float64}
 
@@ -280,3 +281,13 @@ def test_dtype_is_kept_end_to_end(rng, dtype, make, shape):
     assert all(p.grad.dtype == dtype for p in layer.parameters())
     assert all(b.dtype == dtype for name, b in layer.named_buffers()
                if name != "num_batches_tracked")
+
+
+def test_functional_batch_norm_of_integers_still_adds_eps():
+    """eps is cast to the statistics' float dtype, not to an integer input's (where it was 0)."""
+    y, _, var, _ = batch_norm_forward(np.array([[3], [3]]), None, None, 1e-5)
+    assert var.dtype == np.float64
+    np.testing.assert_array_equal(y, 0)  # 0 / sqrt(0 + eps), not 0 / 0
+    y, _ = batch_norm_eval_forward(np.array([[4]]), np.array([2.0]), np.array([0.0]), None,
+                                   None, 0.25)
+    np.testing.assert_array_equal(y, [[4.0]])  # (4 - 2) / sqrt(0 + 0.25)

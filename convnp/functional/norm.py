@@ -48,7 +48,7 @@ def normalize_forward(x: np.ndarray, axes: tuple[int, ...], eps: float
     mean = x.mean(axis=axes, keepdims=True)
     x_hat = x - mean
     var = np.mean(np.square(x_hat), axis=axes, keepdims=True)
-    inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
+    inv_std = 1 / np.sqrt(var + var.dtype.type(eps))  # var is float even for integer x
     x_hat *= inv_std  # in place: one array fewer to allocate and fill
     return x_hat, mean, var, inv_std
 
@@ -176,7 +176,7 @@ def batch_norm_eval_forward(x: np.ndarray, running_mean: np.ndarray, running_var
         >>> y
         array([[1.]])
     """
-    inv_std = _per_channel(1 / np.sqrt(running_var + x.dtype.type(eps)), x.ndim)
+    inv_std = _per_channel(1 / np.sqrt(running_var + running_var.dtype.type(eps)), x.ndim)
     x_hat = (x - _per_channel(running_mean, x.ndim)) * inv_std
     y = _affine(x_hat, weight, bias, per_channel=True)
     return y, (x_hat, inv_std, weight, bias is not None, channel_axes(x))

@@ -16,7 +16,7 @@ from reference import (
 
 from convnp import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, gradcheck
 from convnp.functional import pool_output_size
-from convnp.functional.pool import avg_pool2d_forward
+from convnp.functional.pool import avg_pool2d_forward, max_pool2d_forward
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -152,11 +152,14 @@ def test_avgpool_divisors_at_the_border():
     np.testing.assert_array_equal(AvgPool1d(3, 2, 1, ceil_mode=True)(x1), [[[1, 3, 2]]])
 
 
-def test_functional_avg_pool_of_integers_gives_float64_means():
+def test_functional_pools_of_integers_avg_gives_float64_means_max_keeps_integers():
     x = np.arange(2 * 3 * 4 * 6).reshape(2, 3, 4, 6)
     y, _ = avg_pool2d_forward(x, (2, 2), (2, 2))
     assert y.dtype == np.float64
     np.testing.assert_array_equal(y, x.reshape(2, 3, 2, 2, 3, 2).mean(axis=(3, 5)))
+    y, _ = max_pool2d_forward(x, (2, 2), (2, 2))
+    assert y.dtype == x.dtype
+    np.testing.assert_array_equal(y, x.reshape(2, 3, 2, 2, 3, 2).max(axis=(3, 5)))
 
 
 # --------------------------------------------------------------------------- gradients

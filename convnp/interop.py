@@ -15,8 +15,8 @@ their names: convnp numbers them ``0, 1, ...``.
 convnp's ``Residual`` and ``Concat`` have no class in PyTorch: ``to_torch`` turns them
 into ``convnp.interop.TorchResidual`` and ``convnp.interop.TorchConcat``, two small
 ``torch.nn.Module`` classes (in ``_torch_containers.py``, built on first use) with the
-same children and ``state_dict`` keys, and ``from_torch`` turns those back. BatchNorm's running
-statistics and ``num_batches_tracked`` are copied with the weights.
+same children and ``state_dict`` keys, and ``from_torch`` turns those back. BatchNorm's
+running statistics and ``num_batches_tracked`` are copied with the weights.
 
 PyTorch is imported inside the functions only: convnp never needs it to run.
 """

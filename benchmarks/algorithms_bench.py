@@ -46,6 +46,7 @@ from _timing import (
 import convnp
 from convnp import naive
 from convnp.functional import _fast, columns
+from convnp.functional import conv as conv_module
 from convnp.functional.shapes import conv_output_size
 
 LOOP_IMAGES = 2  # images the loops are timed on
@@ -194,6 +195,20 @@ def trick_pairs(shape: tuple[int, ...]
         return _fast.batch_last_col2im(g, x.shape, ks, st, pd, dl)
 
     in_pieces = _fast.pieces(w[0].size, cols.shape[-1]) is not None
+    transposition = _fast.transposition_is_cheaper(x.shape, grad_y.shape, ks, st, pd, dl)
+
+    def conv_and_grads(by_transposition: bool) -> Callable[[], np.ndarray]:
+        """``conv2d_forward`` with y by im2col or by transposition (trick 6, whatever its
+        rule says), then ``conv2d_backward``; returns grad_W."""
+        def step() -> np.ndarray:
+            saved = conv_module.transposition_is_cheaper
+            conv_module.transposition_is_cheaper = lambda *shapes: by_transposition
+            try:
+                _, cache = conv_module.conv2d_forward(x_batch_last, weight, None, st, pd, dl)
+            finally:
+                conv_module.transposition_is_cheaper = saved
+            return conv_module.conv2d_backward(gy_batch_last, cache)[1]
+        return step
 
     return [
         ("im2col: batch first / batch last", "yes",
@@ -222,7 +237,8 @@ def trick_pairs(shape: tuple[int, ...]
         ("Y: tensordot / matmul (G = 1)", "matmul",
          threads_as_fast(lambda: np.tensordot(w[0], cols[0], 1)),
          threads_as_fast(lambda: np.matmul(w, cols))),
-    ]
+    ] + ([("y, grads: im2col / transposition", "transposition" if transposition else "im2col",
+           conv_and_grads(False), conv_and_grads(True))] if s == 1 and p <= k - 1 else [])
 
 
 def run_tricks(shapes: list[tuple[int, ...]], repeats: int | None) -> None:

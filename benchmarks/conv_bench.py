@@ -49,6 +49,7 @@ from algorithms_bench import run_algorithms, run_tricks
 
 import convnp
 from convnp.functional._fast import correlation_is_cheaper
+from convnp.functional.conv_transpose import ConvTransposeCache
 from convnp.functional.shapes import conv_output_size, conv_transpose_output_size
 
 # (N, C, H, W, C_out, k, stride, padding); the first two are LeNet's convolutions.
@@ -59,8 +60,10 @@ CONV_SHAPES = [
     (32, 128, 16, 16, 128, 3, 1, 1),
     (32, 64, 32, 32, 128, 3, 2, 1),
 ]
-# LeNet's two convolutions and one large layer, for --algorithms and --tricks.
+# LeNet's two convolutions and one large layer, for --algorithms and --tricks; --tricks
+# adds a DenseNet layer's, which narrows the channels (trick 6).
 ALGORITHM_SHAPES = CONV_SHAPES[:3]
+TRICK_SHAPES = [*ALGORITHM_SHAPES, (64, 64, 7, 7, 16, 3, 1, 1)]
 CONV_TRANSPOSE_SHAPES = [(32, 64, 16, 16, 32, 4, 2, 1)]
 # (N, C, H, W, k): MaxPool2d(k), stride k.
 POOL_SHAPES = [(64, 6, 28, 28, 2)]
@@ -236,10 +239,11 @@ def check_conv(torch, cases: int, rng: np.random.Generator) -> int:
     """Forward and all gradients of random Conv1d/Conv2d configurations against torch,
     with both algorithms ('im2col' and 'tensordot') from the same weights.
 
-    Returns how many cases took the correlation path for dL/dx (in 'im2col').
+    Returns how many cases (in 'im2col') computed y by transposition, and how many
+    others took the correlation path for dL/dx.
     """
     warnings.filterwarnings("ignore", message="Using padding='same'")  # torch's copy notice
-    correlations = 0
+    transpositions = correlations = 0
     for case in range(cases):
         dims = 1 if case % 4 == 3 else 2
         kw, x_shape = _random_conv_case(rng, dims)
@@ -273,9 +277,13 @@ def check_conv(torch, cases: int, rng: np.random.Generator) -> int:
                      tconv.weight.grad)
         cache = conv._saved()[0]
         y4_shape = (*y.shape[:2], 1, y.shape[2]) if dims == 1 else y.shape
-        correlations += correlation_is_cheaper(cache.x_shape, y4_shape, cache.weight.shape[2:],
-                                               cache.stride, cache.padding, cache.dilation)
-    return correlations
+        if isinstance(cache, ConvTransposeCache):
+            transpositions += 1
+        else:
+            correlations += correlation_is_cheaper(cache.x_shape, y4_shape,
+                                                   cache.weight.shape[2:], cache.stride,
+                                                   cache.padding, cache.dilation)
+    return transpositions, correlations
 
 
 def check_pool(torch, cases: int, rng: np.random.Generator) -> None:
@@ -312,7 +320,7 @@ def check_gradients(rng: np.random.Generator) -> None:
     configs = [dict(kernel_size=3, padding=1), dict(kernel_size=(2, 3), stride=(2, 1)),
                dict(kernel_size=3, dilation=(2, 1), padding=(2, 0), groups=2)]
     for kw in configs:
-        for c_in, c_out in ((4, 4), (2, 6)):  # correlation path, col2im path
+        for c_in, c_out in ((4, 4), (2, 6), (6, 2)):  # correlation, col2im, transposition
             conv = convnp.Conv2d(c_in, c_out, **kw, rng=rng, dtype=np.float64)
             convnp.gradcheck(conv, rng.standard_normal((2, c_in, 7, 9)), rng=rng)
     # Distinct values: finite differences are undefined at ties.
@@ -327,10 +335,11 @@ def run_checks(cases: int) -> None:
     if torch is None:
         print("check: torch not installed, skipping the comparison with torch")
     else:
-        correlations = check_conv(torch, cases, rng)
+        transpositions, correlations = check_conv(torch, cases, rng)
         check_pool(torch, cases, rng)
-        print(f"check: {cases} Conv1d/Conv2d, each with algorithm 'im2col' ({correlations} "
-              f"with dL/dx by correlation) and 'tensordot', and {cases} pooling "
+        print(f"check: {cases} Conv1d/Conv2d, each with algorithm 'im2col' ({transpositions} "
+              f"with y by transposition, {correlations} more with dL/dx by correlation) and "
+              f"'tensordot', and {cases} pooling "
               "configurations match torch to 1e-10")
     check_gradients(rng)
     print("check: gradcheck passed")
@@ -356,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.algorithms:
         run_algorithms(ALGORITHM_SHAPES, repeats)
     if args.tricks:
-        run_tricks(ALGORITHM_SHAPES, repeats)
+        run_tricks(TRICK_SHAPES, repeats)
     if not (args.algorithms or args.tricks):
         for title, bench, shapes in BENCHES:
             print_table(title, [bench(shape, repeats) for shape in shapes])

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from reference import out_size_ref
+from reference import conv2d_ref, out_size_ref
 
 import convnp.functional._fast as _fast
+from convnp import Conv2d, gradcheck
 from convnp.functional._fast import (
     PIECE_FLOOR,
     SMALL_KERNEL_MNK,
@@ -17,12 +18,17 @@ from convnp.functional._fast import (
     correlation_is_cheaper,
     fast_forward,
     fast_grad_weight,
+    flipped_kernel,
     matmul,
     one_blas_thread,
     pieces,
     small_ufunc_buffers,
+    transposition_is_cheaper,
 )
 from convnp.functional.columns import col2im, im2col
+from convnp.functional.conv import conv2d_backward
+from convnp.functional.conv_transpose import ConvTransposeCache, conv2d_by_transposition
+from convnp.naive import conv2d_backward_naive
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -90,6 +96,74 @@ def test_correlation_rule_needs_stride_1_and_small_padding():
                                       (1, 1))
     assert not correlation_is_cheaper((64, 6, 14, 14), (64, 16, 10, 10), (5, 5), (1, 1),
                                       (0, 0), (1, 1))
+
+
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 2), st.integers(1, 2),
+       st.integers(0, 3), st.integers(0, 3), st.integers(1, 2), st.booleans(), seeds)
+def test_convolution_by_transposition_matches_the_loop_reference(kH, kW, dH, dW, pH, pW, G,
+                                                                 bias, seed):
+    """Trick 6 for any stride-1 layer it applies to: forward and every gradient match the
+    loops of ``convnp.naive``."""
+    assume(pH <= dH * (kH - 1) and pW <= dW * (kW - 1))
+    out = [out_size_ref(n, k, 1, p, d) for n, k, p, d in zip((6, 9), (kH, kW), (pH, pW),
+                                                              (dH, dW))]
+    assume(min(out) >= 1)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 6 * G, 6, 9))
+    weight = rng.standard_normal((2 * G, 6, kH, kW))
+    b = rng.standard_normal(2 * G) if bias else None
+    args = ((pH, pW), (dH, dW), G)
+    y, cache = conv2d_by_transposition(x, weight, b, *args)
+    np.testing.assert_allclose(y, conv2d_ref(x, weight, b, 1, args[0], args[1], G),
+                               rtol=1e-10, atol=1e-10)
+    grad_y = rng.standard_normal(y.shape)
+    expected = conv2d_backward_naive(grad_y, x, weight, b, 1, *args)
+    grads = conv2d_backward(grad_y, cache)
+    assert (grads[2] is None) == (b is None)
+    for got, want in zip(grads, expected):
+        if want is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    grad_x, grad_w, _ = conv2d_backward(grad_y, cache, input_grad=False)
+    assert grad_x is None
+    np.testing.assert_allclose(grad_w, expected[1], rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_layer_by_transposition_passes_gradcheck():
+    """A Conv2d layer whose forward takes trick 6 (6 -> 2 channels, groups, dilation,
+    H != W), checked against finite differences; and its parameter gradients add up."""
+    rng = np.random.default_rng(0)
+    conv = Conv2d(6, 2, (2, 3), padding=(1, 0), dilation=(2, 1), groups=2, rng=rng,
+                  dtype=np.float64)
+    x = rng.standard_normal((2, 6, 4, 5))
+    conv(x)
+    assert isinstance(conv._saved()[0], ConvTransposeCache)
+    assert gradcheck(conv, x)
+
+
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3),
+       st.integers(1, 3), seeds)
+def test_flipped_kernel_swaps_channels_within_groups_and_undoes_itself(G, C_out_g, C_in_g,
+                                                                        kH, kW, seed):
+    weight = np.random.default_rng(seed).standard_normal((G * C_out_g, C_in_g, kH, kW))
+    flipped = flipped_kernel(weight, G)
+    assert flipped.shape == (G * C_in_g, C_out_g, kH, kW)
+    for g, o, c, i, j in np.ndindex(G, C_out_g, C_in_g, kH, kW):
+        assert flipped[g * C_in_g + c, o, i, j] == weight[g * C_out_g + o, c, kH - 1 - i,
+                                                          kW - 1 - j]
+    np.testing.assert_array_equal(flipped_kernel(flipped, G), weight)
+
+
+def test_transposition_rule_takes_layers_that_narrow_the_channels():
+    densenet_layer = ((64, 64, 7, 7), (64, 16, 7, 7), (3, 3), (1, 1), (1, 1), (1, 1))
+    assert transposition_is_cheaper(*densenet_layer)
+    assert not transposition_is_cheaper((64, 16, 14, 14), (64, 16, 14, 14), (3, 3), (1, 1),
+                                        (1, 1), (1, 1))  # as many channels out as in
+    assert not transposition_is_cheaper((8, 64, 16, 16), (8, 16, 8, 8), (3, 3), (2, 2),
+                                        (1, 1), (1, 1))  # stride 2
+    assert not transposition_is_cheaper((8, 64, 16, 16), (8, 16, 20, 20), (3, 3), (1, 1),
+                                        (3, 3), (1, 1))  # padding > d(k-1)
+    assert not transposition_is_cheaper((8, 96, 7, 7), (8, 48, 7, 7), (1, 1), (1, 1),
+                                        (0, 0), (1, 1))  # 1x1: nothing to fold
 
 
 @given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6), st.integers(1, 30), seeds)

@@ -23,9 +23,10 @@ as ``np.tensordot`` over the (C, kH, kW) axes of the columns and the weight; for
 both reach the same BLAS product, and ``np.matmul`` measured 5-11% faster on LeNet's
 layers (``docs/performance.md``), so it stays. The columns are built and folded, and the
 products run, by the equal but faster variants in ``_fast.py`` (columns with the batch
-axis last, so the columns are ordered (h, w, n); dL/dx by correlation where that moves
-less memory; small products on one BLAS thread while the machine is busy; a tiny weight's
-products in pieces); ``columns.py`` has the plain loops they are tested against.
+axis last, so the columns are ordered (h, w, n); dL/dx by correlation, and y by
+transposition, where that moves less memory; small products on one BLAS thread while the
+machine is busy; a tiny weight's products in pieces); ``columns.py`` has the plain loops
+they are tested against.
 
 ``algorithm='tensordot'`` computes the same numbers without columns, one
 ``np.tensordot`` per kernel offset (``conv_tensordot.py``). The 1-D functions view
@@ -46,7 +47,14 @@ from convnp.functional._fast import (
     correlation_is_cheaper,
     fast_forward,
     fast_grad_weight,
+    flipped_kernel,
     matmul,
+    transposition_is_cheaper,
+)
+from convnp.functional.conv_transpose import (
+    ConvTransposeCache,
+    conv2d_by_transposition,
+    conv_transpose2d_backward,
 )
 from convnp.functional.shapes import Pair, as_2d, conv_output_size, lift_1d
 
@@ -65,10 +73,14 @@ class ConvCache(NamedTuple):
     dilation: Pair
 
 
+AnyConvCache = ConvCache | ConvTransposeCache | conv_tensordot.TensordotCache
+"""A forward pass's cache: ``ConvTransposeCache`` when y was computed by transposition."""
+
+
 def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
                    stride: Pair = (1, 1), padding: Pair = (0, 0), dilation: Pair = (1, 1),
                    groups: int = 1, algorithm: str = "im2col"
-                   ) -> tuple[np.ndarray, ConvCache | conv_tensordot.TensordotCache]:
+                   ) -> tuple[np.ndarray, AnyConvCache]:
     """2-D convolution (cross-correlation, as in PyTorch) with zero padding.
 
     Args:
@@ -104,9 +116,13 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     N, C_in, H, W = x.shape
     C_out, C_in_g, kH, kW = weight.shape
     G = groups
+    H_out, W_out = (conv_output_size(n, k, s, p, d)
+                    for n, k, s, p, d in zip((H, W), (kH, kW), stride, padding, dilation))
+    if transposition_is_cheaper(x.shape, (N, C_out, H_out, W_out), (kH, kW), stride,
+                                padding, dilation):
+        return conv2d_by_transposition(x, weight, bias, padding, dilation, G)
     # (C_in, kH, kW, H_out, W_out, N): im2col's columns with the batch axis last
     cols = batch_last_im2col(x, (kH, kW), stride, padding, dilation)
-    H_out, W_out = cols.shape[3], cols.shape[4]
     cols = cols.reshape(G, C_in_g * kH * kW, H_out * W_out * N)
     w = weight.reshape(G, C_out // G, C_in_g * kH * kW)
     y = fast_forward(w, cols).reshape(C_out, H_out, W_out, N)  # Y = Wmat @ cols
@@ -117,7 +133,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
 
 
 def conv2d_backward(grad_y: np.ndarray,
-                    cache: ConvCache | conv_tensordot.TensordotCache,
+                    cache: AnyConvCache,
                     input_grad: bool = True
                     ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients of a 2-D convolution, by the algorithm its forward pass used.
@@ -142,6 +158,9 @@ def conv2d_backward(grad_y: np.ndarray,
     """
     if isinstance(cache, conv_tensordot.TensordotCache):
         return conv_tensordot.conv2d_backward(grad_y, cache, input_grad)
+    if isinstance(cache, ConvTransposeCache):  # y was computed by transposition
+        grad_x, grad_flipped, grad_bias = conv_transpose2d_backward(grad_y, cache, input_grad)
+        return grad_x, flipped_kernel(grad_flipped, cache.x_groups.shape[0]), grad_bias
     x_shape, cols, weight, has_bias, stride, padding, dilation = cache
     N, C_out, H_out, W_out = grad_y.shape
     G = cols.shape[0]
@@ -187,7 +206,7 @@ def check_conv_args(caller: str, x_shape: tuple[int, ...], w_shape: tuple[int, .
 def conv1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
                    stride: int = 1, padding: int = 0, dilation: int = 1,
                    groups: int = 1, algorithm: str = "im2col"
-                   ) -> tuple[np.ndarray, ConvCache | conv_tensordot.TensordotCache]:
+                   ) -> tuple[np.ndarray, AnyConvCache]:
     """1-D convolution: ``conv2d_forward`` on (N, C_in, 1, L) with a height-1 kernel.
 
     ``y[n, o, t] = b[o] + sum_{c, i} weight[o, c, i] * x_pad[n, c, t*s + i*d]``
@@ -209,7 +228,7 @@ def conv1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     return y[:, :, 0, :], cache
 
 
-def conv1d_backward(grad_y: np.ndarray, cache: ConvCache | conv_tensordot.TensordotCache,
+def conv1d_backward(grad_y: np.ndarray, cache: AnyConvCache,
                     input_grad: bool = True
                     ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients of ``conv1d_forward``.

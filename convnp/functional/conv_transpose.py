@@ -42,6 +42,7 @@ from convnp.functional._fast import (
     batch_last_col2im,
     batch_last_im2col,
     fast_grad_weight,
+    flipped_kernel,
     matmul,
 )
 from convnp.functional.shapes import Pair, as_2d, conv_transpose_output_size, lift_1d
@@ -148,6 +149,45 @@ def conv_transpose2d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
         return None, grad_weight, grad_bias
     grad_x = matmul(weight.reshape(G, C_in // G, C_out_g * kH * kW), cols)  # (G, C_in/G, H*W*N)
     return grad_x.reshape(C_in, H, W, N).transpose(3, 0, 1, 2), grad_weight, grad_bias
+
+
+def conv2d_by_transposition(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                            padding: Pair, dilation: Pair, groups: int
+                            ) -> tuple[np.ndarray, ConvTransposeCache]:
+    """A stride-1 convolution, computed as the transposed convolution of its flipped kernel.
+
+    Input pixel ``u`` (one axis) meets tap ``i`` in output ``h = u + p - i*d``: each input
+    pixel scatters into the outputs, as in a transposed convolution. With ``i' = k-1-i``,
+    ``h + d(k-1) - p = u + i'*d``, so ``y`` is the transposed convolution of ``x`` with
+    ``_fast.flipped_kernel(weight)`` and padding ``d(k-1) - p`` (needs ``p <= d(k-1)``).
+    ``conv2d_forward`` takes this way where it moves less memory (``_fast.py``, trick 6);
+    ``conv2d_backward`` then gets a ``ConvTransposeCache``, and flips grad_weight back.
+
+    Args:
+        x: (N, C_in, H, W).
+        weight: (C_out, C_in/G, kH, kW), as for ``conv2d_forward``.
+        bias: (C_out,) or None.
+        padding, dilation: of the convolution (stride 1).
+        groups: G.
+
+    Returns:
+        ``(y, cache)``: y as ``conv2d_forward(x, weight, bias, (1, 1), padding, dilation,
+        groups)`` gives it, and the transposed convolution's cache.
+
+    **Shape:** (N, C_in, H, W) -> (N, C_out, H + 2pH - dH(kH-1), W + 2pW - dW(kW-1)).
+
+    Example:
+        >>> from convnp.functional.conv import conv2d_forward
+        >>> rng = np.random.default_rng(0)
+        >>> x, w = rng.normal(size=(2, 4, 5, 7)), rng.normal(size=(2, 4, 3, 2))
+        >>> y, _ = conv2d_by_transposition(x, w, None, (1, 0), (1, 1), 1)
+        >>> np.allclose(y, conv2d_forward(x, w, None, padding=(1, 0))[0])
+        True
+    """
+    (kH, kW), (pH, pW), (dH, dW) = weight.shape[2:], padding, dilation
+    pads = (dH * (kH - 1) - pH, dW * (kW - 1) - pW)
+    return conv_transpose2d_forward(x, flipped_kernel(weight, groups), bias, (1, 1), pads,
+                                    (0, 0), groups, dilation)
 
 
 def conv_transpose1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,

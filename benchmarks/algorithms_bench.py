@@ -210,7 +210,7 @@ def trick_pairs(shape: tuple[int, ...]
             return conv_module.conv2d_backward(gy_batch_last, cache)[1]
         return step
 
-    return [
+    pairs = [
         ("im2col: batch first / batch last", "yes",
          lambda: columns.im2col(x_batch_first, ks, st, pd, dl),
          lambda: np.moveaxis(_fast.batch_last_im2col(x_batch_last, ks, st, pd, dl), 5, 3)),
@@ -237,8 +237,12 @@ def trick_pairs(shape: tuple[int, ...]
         ("Y: tensordot / matmul (G = 1)", "matmul",
          threads_as_fast(lambda: np.tensordot(w[0], cols[0], 1)),
          threads_as_fast(lambda: np.matmul(w, cols))),
-    ] + ([("y, grads: im2col / transposition", "transposition" if transposition else "im2col",
-           conv_and_grads(False), conv_and_grads(True))] if s == 1 and p <= k - 1 else [])
+    ]
+    if _fast.has_flipped_form(ks, st, pd, dl):
+        pairs.append(("y, grads: im2col / transposition",
+                      "transposition" if transposition else "im2col",
+                      conv_and_grads(False), conv_and_grads(True)))
+    return pairs
 
 
 def run_tricks(shapes: list[tuple[int, ...]], repeats: int | None) -> None:

@@ -235,7 +235,7 @@ def _compare(name: str, ours: np.ndarray, theirs, tol: float = 1e-10) -> None:
     np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=tol, atol=tol, err_msg=name)
 
 
-def check_conv(torch, cases: int, rng: np.random.Generator) -> int:
+def check_conv(torch, cases: int, rng: np.random.Generator) -> tuple[int, int]:
     """Forward and all gradients of random Conv1d/Conv2d configurations against torch,
     with both algorithms ('im2col' and 'tensordot') from the same weights.
 

@@ -130,7 +130,7 @@ def test_convolution_by_transposition_matches_the_loop_reference(kH, kW, dH, dW,
 
 def test_conv2d_layer_by_transposition_passes_gradcheck():
     """A Conv2d layer whose forward takes trick 6 (6 -> 2 channels, groups, dilation,
-    H != W), checked against finite differences; and its parameter gradients add up."""
+    H != W), checked against finite differences."""
     rng = np.random.default_rng(0)
     conv = Conv2d(6, 2, (2, 3), padding=(1, 0), dilation=(2, 1), groups=2, rng=rng,
                   dtype=np.float64)

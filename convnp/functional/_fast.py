@@ -47,8 +47,8 @@ behind each choice are in ``docs/performance.md`` and come from
    ``conv_transpose.conv2d_by_transposition`` computes it as ``col2im(flipped.T @ x)``,
    with no im2col of x; its backward builds the columns of grad_y once and takes both
    gradients from them. Where a layer narrows the channels, those columns are the
-   smaller ones: a DenseNet layer's convolution (forward and backward) took 0.46-0.88x
-   the time, and a DenseNet training step 0.76x.
+   smaller ones: a DenseNet layer's convolution (forward and backward) took 0.46-0.89x
+   the time, and a DenseNet training step 0.70-0.77x.
 """
 
 from __future__ import annotations
@@ -151,10 +151,23 @@ def correlation_is_cheaper(x_shape: tuple[int, ...], y_shape: tuple[int, ...],
     ``C_out*H*W <= 1.5 * C_in*H_out*W_out``.
     """
     (_, C_in, H, W), (_, C_out, H_out, W_out) = x_shape, y_shape
-    if stride != (1, 1) or any(p > d * (k - 1) for p, d, k in zip(padding, dilation,
-                                                                    kernel_size)):
+    if not has_flipped_form(kernel_size, stride, padding, dilation):
         return False
     return C_out * H * W <= 1.5 * C_in * H_out * W_out
+
+
+def has_flipped_form(kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair) -> bool:
+    """Stride 1 and padding <= d(k-1): the convolution can be run backwards with its
+    ``flipped_kernel`` and padding ``d(k-1) - p`` (tricks 2 and 6).
+
+    Example:
+        >>> has_flipped_form((3, 3), (1, 1), (1, 2), (1, 1))   # padding 1 and 2 <= 1*(3-1)
+        True
+        >>> has_flipped_form((3, 3), (1, 1), (3, 0), (1, 1))   # padding 3 > 2
+        False
+    """
+    return stride == (1, 1) and all(p <= d * (k - 1) for p, d, k in zip(padding, dilation,
+                                                                         kernel_size))
 
 
 def conv2d_grad_x_by_correlation(grad_y: np.ndarray, weight: np.ndarray, padding: Pair,
@@ -223,8 +236,7 @@ def transposition_is_cheaper(x_shape: tuple[int, ...], y_shape: tuple[int, ...],
     and there the fold is a wasted pass (96 -> 48 channels measured 1.4x slower).
     """
     (_, C_in, H, W), (_, C_out, H_out, W_out) = x_shape, y_shape
-    if kernel_size == (1, 1) or stride != (1, 1) or any(
-            p > d * (k - 1) for p, d, k in zip(padding, dilation, kernel_size)):
+    if kernel_size == (1, 1) or not has_flipped_form(kernel_size, stride, padding, dilation):
         return False
     return 1.5 * C_out * H * W <= C_in * H_out * W_out
 

@@ -22,8 +22,8 @@ Run through ``conv_bench.py``::
 plain computation it replaces, on the arrays a training step gives them (float32; the
 input stored as each layout's previous convolution leaves it). The
 two orientations of grad_W and ``np.tensordot`` against ``np.matmul`` run on the BLAS
-threads ``_fast.matmul`` picks for that product (one thread for a small one), so that
-they differ only in what they compare; ``_fast.matmul``'s thread choice has its own line.
+threads ``_blas.matmul`` picks for that product (one thread for a small one), so that
+they differ only in what they compare; ``_blas.matmul``'s thread choice has its own line.
 Every pair is timed alternately in ``ROUNDS`` rounds (``_timing.time_alternating``),
 first on the machine as it is, then again while one extra process keeps a core busy
 (``_timing.busy_core``).
@@ -45,7 +45,7 @@ from _timing import (
 
 import convnp
 from convnp import naive
-from convnp.functional import _fast, columns
+from convnp.functional import _blas, _fast, columns
 from convnp.functional import conv as conv_module
 from convnp.functional.shapes import conv_output_size
 
@@ -167,16 +167,16 @@ def trick_pairs(shape: tuple[int, ...]
     grad_cols_last = np.moveaxis(grad_cols, 3, 5).copy()
     correlation = _fast.correlation_is_cheaper(x.shape, grad_y.shape, ks, st, pd, dl)
 
-    small = 2 * w.size * cols.shape[-1] < _fast.SMALL_PRODUCT_FLOPS
+    small = 2 * w.size * cols.shape[-1] < _blas.SMALL_PRODUCT_FLOPS
 
     def one_thread(fn: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
         def on_one_thread() -> np.ndarray:
-            with _fast.one_blas_thread():
+            with _blas.one_blas_thread():
                 return fn()
         return on_one_thread
 
     def threads_as_fast(fn: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
-        """``fn`` on the BLAS threads that ``_fast.matmul`` would choose for this product
+        """``fn`` on the BLAS threads that ``_blas.matmul`` would choose for this product
         now: one if it is small and other programs keep a core busy, else all."""
         def on_matmuls_threads() -> np.ndarray:
             return one_thread(fn)() if small and _fast.others_busy() else fn()
@@ -191,7 +191,7 @@ def trick_pairs(shape: tuple[int, ...]
             _fast.UFUNC_BUFFER = saved
 
     def grad_x_col2im() -> np.ndarray:
-        g = _fast.matmul(w.transpose(0, 2, 1), gy).reshape(grad_cols_last.shape)
+        g = _blas.matmul(w.transpose(0, 2, 1), gy).reshape(grad_cols_last.shape)
         return _fast.batch_last_col2im(g, x.shape, ks, st, pd, dl)
 
     in_pieces = _fast.pieces(w[0].size, cols.shape[-1]) is not None

@@ -1,4 +1,4 @@
-"""The busy-machine detector behind ``_fast.matmul``'s BLAS thread choice."""
+"""The busy-machine detector behind ``_blas.matmul``'s BLAS thread choice."""
 
 import os
 import time
@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-import convnp.functional._fast as fast
+import convnp.functional._blas as blas
 from convnp.functional._cpu_load import (
     BUSY_CORES,
     INTERVAL,
@@ -86,9 +86,9 @@ def test_matmul_uses_one_thread_only_for_small_products_on_a_busy_machine(
         entered.append(1)
         yield
 
-    monkeypatch.setattr(fast, "others_busy", lambda: busy)
-    monkeypatch.setattr(fast, "one_blas_thread", spy)
+    monkeypatch.setattr(blas, "others_busy", lambda: busy)
+    monkeypatch.setattr(blas, "one_blas_thread", spy)
     a = np.ones((size, size))
-    np.testing.assert_array_equal(fast.matmul(a, a), a @ a)
-    assert 2 * 8**3 < fast.SMALL_PRODUCT_FLOPS < 2 * 1000**3
+    np.testing.assert_array_equal(blas.matmul(a, a), a @ a)
+    assert 2 * 8**3 < blas.SMALL_PRODUCT_FLOPS < 2 * 1000**3
     assert bool(entered) is one_thread

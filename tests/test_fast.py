@@ -6,12 +6,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from reference import conv2d_ref, out_size_ref
 
+import convnp.functional._blas as _blas
 import convnp.functional._fast as _fast
 from convnp import Conv2d, gradcheck
+from convnp.functional._blas import SMALL_PRODUCT_FLOPS, matmul, one_blas_thread
 from convnp.functional._fast import (
     PIECE_FLOOR,
     SMALL_KERNEL_MNK,
-    SMALL_PRODUCT_FLOPS,
     batch_last_col2im,
     batch_last_im2col,
     conv2d_grad_x_by_correlation,
@@ -19,8 +20,6 @@ from convnp.functional._fast import (
     fast_forward,
     fast_grad_weight,
     flipped_kernel,
-    matmul,
-    one_blas_thread,
     pieces,
     small_ufunc_buffers,
     transposition_is_cheaper,
@@ -208,7 +207,7 @@ def test_no_pieces_for_a_large_weight_or_few_positions():
 @pytest.mark.parametrize("shapes", [((2, 3, 4), (2, 4, 5)), ((300, 400), (400, 500))])
 def test_matmul_equals_np_matmul_and_restores_the_thread_count(shapes, monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    monkeypatch.setattr(_fast, "others_busy", lambda: True)  # so the small one drops to 1
+    monkeypatch.setattr(_blas, "others_busy", lambda: True)  # so the small one drops to 1
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
     before = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()

@@ -1,4 +1,4 @@
-"""Are other programs keeping a core busy? ``_fast.matmul`` asks before a small product.
+"""Are other programs keeping a core busy? ``_blas.matmul`` asks before a small product.
 
 Why it matters: OpenBLAS splits a matrix product over threads that spin-wait for each
 other. When every core is free, two threads make LeNet's products faster; when another
@@ -99,7 +99,7 @@ class OtherLoad:
 
 
 others_busy = OtherLoad()
-"""The one ``OtherLoad`` that ``_fast.matmul`` consults (it keeps the last reading)."""
+"""The one ``OtherLoad`` that ``_blas.matmul`` consults (it keeps the last reading)."""
 
 if hasattr(os, "register_at_fork"):  # a forked child's own CPU time starts again at 0
     os.register_at_fork(after_in_child=lambda: setattr(others_busy, "last", None))

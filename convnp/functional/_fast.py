@@ -22,13 +22,8 @@ behind each choice are in ``docs/performance.md`` and come from
    its in/out channels swapped. It replaces col2im's scattered ``+=`` with im2col's
    plain copy, which moves less memory when the layer has about as many output as
    input channels.
-3. Small products on one BLAS thread when the machine is busy (``matmul``). When another
-   program keeps a core busy, OpenBLAS's second thread spin-waits for that core and
-   makes LeNet-sized products several times slower; on a quiet machine it makes them
-   faster. So while other programs use more than half a core (``_cpu_load.py``),
-   products under ``SMALL_PRODUCT_FLOPS`` run on one thread; larger ones, and every
-   product on a quiet machine, keep every thread the user allows. The thread count is
-   restored after each product; nothing else changes.
+3. Small products on one BLAS thread when the machine is busy (``_blas.matmul``, which
+   every product here goes through).
 4. Products with a tiny weight in pieces (``fast_forward``, ``fast_grad_weight``).
    OpenBLAS multiplies without packing when ``M*N*K <= 100**3`` (its Skylake-X
    ``small_kernel_permit``). LeNet's first layer has a 6 x 25 weight and 50,176
@@ -58,8 +53,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from convnp.functional._cpu_load import others_busy
+from convnp.functional._blas import matmul
 from convnp.functional.columns import window_slices
+from convnp.functional.row_columns import conv2d_by_rows, rows_are_cheaper
 from convnp.functional.shapes import Pair, conv_output_size
 
 
@@ -190,11 +186,15 @@ def conv2d_grad_x_by_correlation(grad_y: np.ndarray, weight: np.ndarray, padding
     """
     C_out, C_in_g, kH, kW = weight.shape
     (pH, pW), (dH, dW), G = padding, dilation, groups
-    cols = batch_last_im2col(grad_y, (kH, kW), (1, 1),
-                             (dH * (kH - 1) - pH, dW * (kW - 1) - pW), dilation)
-    H, W, N = cols.shape[3:]  # (C_out, kH, kW, H, W, N): output size = input size
+    full = (dH * (kH - 1) - pH, dW * (kW - 1) - pW)
+    N, H, W = grad_y.shape[0], *(conv_output_size(n, k, 1, p, d) for n, k, p, d in
+                                 zip(grad_y.shape[2:], (kH, kW), full, dilation))
+    flipped = flipped_kernel(weight, G)
+    if rows_are_cheaper(grad_y.shape, (N, G * C_in_g, H, W), (kH, kW), (1, 1), dilation, G):
+        return conv2d_by_rows(grad_y, flipped, (1, 1), full, dilation)[0].transpose(3, 0, 1, 2)
+    cols = batch_last_im2col(grad_y, (kH, kW), (1, 1), full, dilation)
     cols = cols.reshape(G, C_out // G * kH * kW, H * W * N)
-    w = flipped_kernel(weight, G).reshape(G, C_in_g, C_out // G * kH * kW)
+    w = flipped.reshape(G, C_in_g, C_out // G * kH * kW)
     return matmul(w, cols).reshape(G * C_in_g, H, W, N).transpose(3, 0, 1, 2)
 
 
@@ -323,56 +323,3 @@ def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
     for part in parts:
         total += matmul(cols[:, :, part], grad_y_groups[:, :, part].transpose(0, 2, 1))
     return total.transpose(0, 2, 1)
-
-
-SMALL_PRODUCT_FLOPS = 1e8
-"""Products below this many flops (``2*M*K*N``) run on one BLAS thread when the machine
-is busy; see ``matmul``."""
-
-
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``np.matmul(a, b)``, on one BLAS thread when the product is small and other
-    programs keep a core busy (``_cpu_load.others_busy``).
-
-    **Shape:** (..., M, K) @ (..., K, N) -> (..., M, N), as ``np.matmul``.
-
-    Example:
-        >>> a, b = np.ones((2, 3, 4)), np.ones((2, 4, 5))
-        >>> np.array_equal(matmul(a, b), np.matmul(a, b))
-        True
-    """
-    if 2 * a.size * b.shape[-1] >= SMALL_PRODUCT_FLOPS or not others_busy():
-        return np.matmul(a, b)
-    with one_blas_thread():
-        return np.matmul(a, b)
-
-
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Run the block with every BLAS library on one thread, then restore its thread count.
-
-    Uses ``threadpoolctl`` to reach the BLAS library NumPy loaded. The libraries are looked
-    up once, on first use, and kept in ``_BLAS``.
-    """
-    libraries = _blas_libraries()
-    saved = [lib.get_num_threads() for lib in libraries]
-    for lib in libraries:
-        lib.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for lib, n in zip(libraries, saved):
-            lib.set_num_threads(n)
-
-
-_BLAS: list | None = None
-
-
-def _blas_libraries() -> list:
-    """The threadpoolctl controllers of the loaded BLAS libraries, found on first use."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController().select(user_api="blas").lib_controllers
-    return _BLAS

@@ -40,6 +40,7 @@ from typing import NamedTuple
 import numpy as np
 
 from convnp.functional import conv_tensordot
+from convnp.functional._blas import matmul
 from convnp.functional._fast import (
     batch_last_col2im,
     batch_last_im2col,
@@ -48,7 +49,6 @@ from convnp.functional._fast import (
     fast_forward,
     fast_grad_weight,
     flipped_kernel,
-    matmul,
     transposition_is_cheaper,
 )
 from convnp.functional.conv_transpose import (
@@ -56,6 +56,7 @@ from convnp.functional.conv_transpose import (
     conv2d_by_transposition,
     conv_transpose2d_backward,
 )
+from convnp.functional.row_columns import conv2d_by_rows, row_grad_weight, rows_are_cheaper
 from convnp.functional.shapes import Pair, as_2d, conv_output_size, lift_1d
 
 ALGORITHMS = ("im2col", "tensordot")
@@ -73,8 +74,21 @@ class ConvCache(NamedTuple):
     dilation: Pair
 
 
-AnyConvCache = ConvCache | ConvTransposeCache | conv_tensordot.TensordotCache
-"""A forward pass's cache: ``ConvTransposeCache`` when y was computed by transposition."""
+class RowsCache(NamedTuple):
+    """``ConvCache`` for a forward pass by row columns: the windows instead of cols."""
+
+    x_shape: tuple[int, int, int, int]
+    windows: np.ndarray  # (H_out, kH*kW*C_in, W_out*N): see row_columns.row_windows
+    weight: np.ndarray
+    has_bias: bool
+    stride: Pair
+    padding: Pair
+    dilation: Pair
+
+
+AnyConvCache = ConvCache | RowsCache | ConvTransposeCache | conv_tensordot.TensordotCache
+"""A forward pass's cache: ``RowsCache`` when y was computed by row columns,
+``ConvTransposeCache`` when by transposition."""
 
 
 def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -121,14 +135,19 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     if transposition_is_cheaper(x.shape, (N, C_out, H_out, W_out), (kH, kW), stride,
                                 padding, dilation):
         return conv2d_by_transposition(x, weight, bias, padding, dilation, G)
-    # (C_in, kH, kW, H_out, W_out, N): im2col's columns with the batch axis last
-    cols = batch_last_im2col(x, (kH, kW), stride, padding, dilation)
-    cols = cols.reshape(G, C_in_g * kH * kW, H_out * W_out * N)
-    w = weight.reshape(G, C_out // G, C_in_g * kH * kW)
-    y = fast_forward(w, cols).reshape(C_out, H_out, W_out, N)  # Y = Wmat @ cols
+    cache: ConvCache | RowsCache
+    if rows_are_cheaper(x.shape, (N, C_out, H_out, W_out), (kH, kW), stride, dilation, G):
+        y, windows = conv2d_by_rows(x, weight, stride, padding, dilation)
+        cache = RowsCache(x.shape, windows, weight, bias is not None, stride, padding, dilation)
+    else:
+        # (C_in, kH, kW, H_out, W_out, N): im2col's columns with the batch axis last
+        cols = batch_last_im2col(x, (kH, kW), stride, padding, dilation)
+        cols = cols.reshape(G, C_in_g * kH * kW, H_out * W_out * N)
+        w = weight.reshape(G, C_out // G, C_in_g * kH * kW)
+        y = fast_forward(w, cols).reshape(C_out, H_out, W_out, N)  # Y = Wmat @ cols
+        cache = ConvCache(x.shape, cols, weight, bias is not None, stride, padding, dilation)
     if bias is not None:
         y += bias[:, None, None, None]
-    cache = ConvCache(x.shape, cols, weight, bias is not None, stride, padding, dilation)
     return y.transpose(3, 0, 1, 2), cache
 
 
@@ -163,12 +182,15 @@ def conv2d_backward(grad_y: np.ndarray,
         return grad_x, flipped_kernel(grad_flipped, cache.x_groups.shape[0]), grad_bias
     x_shape, cols, weight, has_bias, stride, padding, dilation = cache
     N, C_out, H_out, W_out = grad_y.shape
-    G = cols.shape[0]
-    C_in, (kH, kW) = x_shape[1], weight.shape[2:]
+    C_in, C_in_g, kH, kW = x_shape[1], *weight.shape[1:]
+    G = C_in // C_in_g
     # A copy only if grad_y is not already (C_out, H_out, W_out, N)-ordered in memory.
     gy = grad_y.transpose(1, 2, 3, 0).reshape(G, C_out // G, H_out * W_out * N)
     grad_bias = gy.sum(axis=2).reshape(C_out) if has_bias else None
-    grad_weight = fast_grad_weight(gy, cols).reshape(weight.shape)  # grad_Y @ cols.T
+    if isinstance(cache, RowsCache):  # cols holds the windows: sum_h grad_Y[:, h] @ block_h.T
+        grad_weight = row_grad_weight(gy.reshape(C_out, H_out, -1), cols, weight.shape)
+    else:
+        grad_weight = fast_grad_weight(gy, cols).reshape(weight.shape)  # grad_Y @ cols.T
     if not input_grad:
         return None, grad_weight, grad_bias
     if correlation_is_cheaper(x_shape, grad_y.shape, (kH, kW), stride, padding, dilation):

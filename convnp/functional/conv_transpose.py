@@ -38,12 +38,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from convnp.functional._blas import matmul
 from convnp.functional._fast import (
     batch_last_col2im,
     batch_last_im2col,
     fast_grad_weight,
     flipped_kernel,
-    matmul,
 )
 from convnp.functional.shapes import Pair, as_2d, conv_transpose_output_size, lift_1d
 

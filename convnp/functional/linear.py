@@ -9,7 +9,7 @@ Backward, from the same matrix product:
     grad_bias   = grad_y summed over N       (out,)
 
 Leading axes beyond the last are treated as batch axes, as in PyTorch. The products run
-through ``_fast.matmul`` (``np.matmul``, on one BLAS thread when small and the machine
+through ``_blas.matmul`` (``np.matmul``, on one BLAS thread when small and the machine
 is busy).
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp.functional._fast import matmul
+from convnp.functional._blas import matmul
 
 
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None

@@ -1,0 +1,141 @@
+"""Convolution by row columns (``functional/row_columns.py``, trick 7) equals im2col and
+the loops of ``convnp.naive``."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from reference import conv2d_ref, out_size_ref
+
+import convnp.functional.row_columns as row_columns_module
+from convnp import Conv2d, gradcheck
+from convnp.functional._fast import transposition_is_cheaper
+from convnp.functional.columns import im2col
+from convnp.functional.conv import RowsCache, conv2d_backward, conv2d_forward
+from convnp.functional.row_columns import (
+    ROWS_MIN_WIDTH,
+    conv2d_by_rows,
+    row_columns,
+    row_grad_weight,
+    row_windows,
+    rows_are_cheaper,
+)
+from convnp.naive import conv2d_backward_naive
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+@st.composite
+def rows_case(draw):
+    """A configuration the row columns serve: any stride, padding and dilation in W;
+    stride and dilation 1 in H; H != W allowed."""
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 7)),
+             draw(st.integers(1, 11)))
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = (1, draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, 3)), draw(st.integers(0, 4)))
+    d = (1, draw(st.integers(1, 3)))
+    out = tuple(out_size_ref(n, *args) for n, *args in zip(shape[2:], k, s, p, d))
+    assume(min(out) >= 1)
+    return shape, k, s, p, d, out
+
+
+@given(rows_case(), seeds)
+def test_each_window_holds_im2col_columns_of_one_output_row(case, seed):
+    """``windows[h]`` is im2col's (c, i, j) columns of output row h, reordered (i, j, c)."""
+    shape, k, s, p, d, (H_out, W_out) = case
+    x = np.random.default_rng(seed).standard_normal(shape)
+    windows = row_windows(row_columns(x, k, s, p, d), k[0], s[0], H_out)
+    cols = im2col(x, k, s, p, d)  # (C, kH, kW, N, H_out, W_out)
+    N, C = shape[:2]
+    for h in range(H_out):
+        expected = cols[:, :, :, :, h].transpose(1, 2, 0, 4, 3).reshape(-1, W_out * N)
+        np.testing.assert_array_equal(windows[h], expected)
+
+
+def test_windows_are_read_only_views_that_overlap():
+    rows = row_columns(np.random.default_rng(0).standard_normal((2, 3, 6, 5)), (3, 2),
+                       padding=(1, 0))
+    windows = row_windows(rows, 3, 1, 6)
+    assert np.shares_memory(windows, rows) and not windows.flags.writeable
+    block = 2 * 3  # kW*C rows per kernel row i: row h+1's first two are row h's last two
+    np.testing.assert_array_equal(windows[1][:2 * block], windows[0][block:])
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 2, 3, 0), (2, 1, 3, 0)])
+def test_row_columns_read_any_memory_order(order):
+    """Inputs arrive as (N, C, H, W) views of arrays stored in other orders."""
+    x = np.random.default_rng(0).standard_normal((3, 2, 5, 7))
+    stored = np.ascontiguousarray(x.transpose(order)).transpose(np.argsort(order))
+    np.testing.assert_array_equal(row_columns(stored, (3, 2), (1, 2), (1, 1)),
+                                  row_columns(x, (3, 2), (1, 2), (1, 1)))
+
+
+@given(rows_case(), st.integers(1, 3), seeds)
+def test_conv_by_rows_and_its_grad_weight_match_the_loop_reference(case, C_out, seed):
+    shape, k, s, p, d, (H_out, W_out) = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    weight = rng.standard_normal((C_out, shape[1], *k))
+    y, windows = conv2d_by_rows(x, weight, s, p, d)
+    np.testing.assert_allclose(y.transpose(3, 0, 1, 2), conv2d_ref(x, weight, None, s, p, d),
+                               rtol=1e-10, atol=1e-10)
+    grad_y = rng.standard_normal((shape[0], C_out, H_out, W_out))
+    expected = conv2d_backward_naive(grad_y, x, weight, None, s, p, d, 1)[1]
+    grad_y_rows = grad_y.transpose(1, 2, 3, 0).reshape(C_out, H_out, W_out * shape[0])
+    np.testing.assert_allclose(row_grad_weight(grad_y_rows, windows, weight.shape), expected,
+                               rtol=1e-10, atol=1e-10)
+
+
+@given(rows_case(), st.integers(1, 3), st.booleans(), seeds)
+def test_conv2d_through_rows_matches_the_loop_reference(case, C_out, bias, seed):
+    """``conv2d_forward``/``backward`` with the rule on for every size: forward, every
+    gradient (dL/dx by correlation also by rows, where it applies) and ``input_grad=False``."""
+    shape, k, s, p, d, out = case
+    assume(k[0] > 1 and not transposition_is_cheaper(shape, (1, C_out, *out), k, s, p, d))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    weight = rng.standard_normal((C_out, shape[1], *k))
+    b = rng.standard_normal(C_out) if bias else None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(row_columns_module, "ROWS_MIN_WIDTH", 1)
+        y, cache = conv2d_forward(x, weight, b, s, p, d)
+        grad_y = rng.standard_normal(y.shape)
+        grads = conv2d_backward(grad_y, cache)
+        grad_x, grad_w, _ = conv2d_backward(grad_y, cache, input_grad=False)
+    assert isinstance(cache, RowsCache)
+    np.testing.assert_allclose(y, conv2d_ref(x, weight, b, s, p, d), rtol=1e-10, atol=1e-10)
+    expected = conv2d_backward_naive(grad_y, x, weight, b, s, p, d, 1)
+    assert (grads[2] is None) == (b is None)
+    for got, want in zip(grads, expected):
+        if want is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    assert grad_x is None
+    np.testing.assert_allclose(grad_w, expected[1], rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_layer_by_rows_passes_gradcheck(monkeypatch):
+    """A Conv2d layer whose forward takes trick 7 (padding, stride and dilation in W, a
+    bias, H != W), and one whose dL/dx also goes by rows (padding 1 of a 3x3 kernel),
+    checked against finite differences."""
+    monkeypatch.setattr(row_columns_module, "ROWS_MIN_WIDTH", 1)
+    rng = np.random.default_rng(0)
+    for conv in (Conv2d(2, 3, (3, 2), stride=(1, 2), padding=(1, 2), dilation=(1, 2),
+                        rng=rng, dtype=np.float64),
+                 Conv2d(3, 3, 3, padding=1, rng=rng, dtype=np.float64)):
+        x = rng.standard_normal((2, conv.in_channels, 4, 7))
+        conv(x)
+        assert isinstance(conv._saved()[0], RowsCache)
+        assert gradcheck(conv, x)
+
+
+def test_rows_rule_needs_stride_and_dilation_1_in_h_one_group_and_wide_rows():
+    wide, narrow = (64, 16, 14, 14), (8, 16, 14, 14)
+    assert 8 * 14 < ROWS_MIN_WIDTH <= 64 * 7
+    assert rows_are_cheaper(wide, (64, 16, 14, 14), (3, 3), (1, 1), (1, 1), 1)
+    assert rows_are_cheaper(wide, (64, 16, 7, 7), (3, 3), (1, 2), (1, 2), 1)  # W is free
+    assert not rows_are_cheaper(narrow, (8, 16, 14, 14), (3, 3), (1, 1), (1, 1), 1)
+    assert not rows_are_cheaper(wide, (64, 16, 7, 7), (3, 3), (2, 2), (1, 1), 1)
+    assert not rows_are_cheaper(wide, (64, 16, 12, 14), (3, 3), (1, 1), (2, 1), 1)
+    assert not rows_are_cheaper(wide, (64, 16, 14, 14), (3, 3), (1, 1), (1, 1), 2)
+    assert not rows_are_cheaper(wide, (64, 16, 14, 14), (1, 3), (1, 1), (1, 1), 1)

@@ -4,7 +4,8 @@ convnp computes each ``Conv2d`` and ``Linear`` layer as matrix products (im2col,
 ``np.matmul``), and everything else around them is extra memory traffic. So the time
 NumPy's BLAS needs for those products alone, each as one ``np.matmul``, shows how much
 of convnp's step the products take. It is close to a floor, not a strict one:
-``_fast.fast_grad_weight`` computes a tiny grad_W faster, in pieces.
+``_fast.fast_grad_weight`` computes a tiny grad_W faster, in pieces, and a stride-1
+layer's products run one per output row (``row_columns.py``), at another rate.
 
 Per layer and group, with ``M = N*H_out*W_out`` and ``K = C_in/G*kH*kW`` (as in
 ``functional/conv.py``), the three products are::

@@ -45,7 +45,7 @@ from _timing import (
 
 import convnp
 from convnp import naive
-from convnp.functional import _blas, _fast, columns
+from convnp.functional import _blas, _fast, columns, row_columns
 from convnp.functional import conv as conv_module
 from convnp.functional.shapes import conv_output_size
 
@@ -179,7 +179,7 @@ def trick_pairs(shape: tuple[int, ...]
         """``fn`` on the BLAS threads that ``_blas.matmul`` would choose for this product
         now: one if it is small and other programs keep a core busy, else all."""
         def on_matmuls_threads() -> np.ndarray:
-            return one_thread(fn)() if small and _fast.others_busy() else fn()
+            return one_thread(fn)() if small and _blas.others_busy() else fn()
         return on_matmuls_threads
 
     def col2im_numpys_buffers() -> np.ndarray:
@@ -197,16 +197,20 @@ def trick_pairs(shape: tuple[int, ...]
     in_pieces = _fast.pieces(w[0].size, cols.shape[-1]) is not None
     transposition = _fast.transposition_is_cheaper(x.shape, grad_y.shape, ks, st, pd, dl)
 
-    def conv_and_grads(by_transposition: bool) -> Callable[[], np.ndarray]:
-        """``conv2d_forward`` with y by im2col or by transposition (trick 6, whatever its
-        rule says), then ``conv2d_backward``; returns grad_W."""
+    rows = row_columns.rows_are_cheaper(x.shape, grad_y.shape, ks, st, dl, 1)
+
+    def conv_and_grads(by_transposition: bool, by_rows: bool) -> Callable[[], np.ndarray]:
+        """``conv2d_forward`` with y by im2col, by transposition (trick 6) or by row
+        columns (trick 7), whatever their rules say, then ``conv2d_backward``; returns
+        grad_W."""
         def step() -> np.ndarray:
-            saved = conv_module.transposition_is_cheaper
+            saved = conv_module.transposition_is_cheaper, conv_module.rows_are_cheaper
             conv_module.transposition_is_cheaper = lambda *shapes: by_transposition
+            conv_module.rows_are_cheaper = lambda *shapes: by_rows
             try:
                 _, cache = conv_module.conv2d_forward(x_batch_last, weight, None, st, pd, dl)
             finally:
-                conv_module.transposition_is_cheaper = saved
+                conv_module.transposition_is_cheaper, conv_module.rows_are_cheaper = saved
             return conv_module.conv2d_backward(gy_batch_last, cache)[1]
         return step
 
@@ -220,9 +224,6 @@ def trick_pairs(shape: tuple[int, ...]
         (f"col2im: ufunc buffers {np.getbufsize()} / {_fast.UFUNC_BUFFER}", "yes",
          col2im_numpys_buffers,
          lambda: _fast.batch_last_col2im(grad_cols_last, x.shape, ks, st, pd, dl)),
-        ("dL/dx: col2im / correlation", "correlation" if correlation else "col2im",
-         grad_x_col2im,
-         lambda: _fast.conv2d_grad_x_by_correlation(gy_batch_last, weight, pd, dl, 1)),
         ("grad_W: gy@cols.T / (cols@gy.T).T", "yes",
          threads_as_fast(lambda: np.matmul(gy, cols.transpose(0, 2, 1))),
          threads_as_fast(lambda: np.matmul(cols, gy.transpose(0, 2, 1)).transpose(0, 2, 1))),
@@ -239,9 +240,17 @@ def trick_pairs(shape: tuple[int, ...]
          threads_as_fast(lambda: np.matmul(w, cols))),
     ]
     if _fast.has_flipped_form(ks, st, pd, dl):
+        pairs.insert(3, ("dL/dx: col2im / correlation", "correlation" if correlation else "col2im",
+                         grad_x_col2im,
+                         lambda: _fast.conv2d_grad_x_by_correlation(gy_batch_last, weight,
+                                                                    pd, dl, 1)))
         pairs.append(("y, grads: im2col / transposition",
                       "transposition" if transposition else "im2col",
-                      conv_and_grads(False), conv_and_grads(True)))
+                      conv_and_grads(False, False), conv_and_grads(True, False)))
+    if k > 1 and s == 1:
+        pairs.append(("y, grads: im2col / row columns",
+                      "no (transposition)" if transposition else "yes" if rows else "no (narrow)",
+                      conv_and_grads(False, False), conv_and_grads(False, True)))
     return pairs
 
 

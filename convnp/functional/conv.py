@@ -25,8 +25,9 @@ layers (``docs/performance.md``), so it stays. The columns are built and folded,
 products run, by the equal but faster variants in ``_fast.py`` (columns with the batch
 axis last, so the columns are ordered (h, w, n); dL/dx by correlation, and y by
 transposition, where that moves less memory; small products on one BLAS thread while the
-machine is busy; a tiny weight's products in pieces); ``columns.py`` has the plain loops
-they are tested against.
+machine is busy; a tiny weight's products in pieces; for stride 1, columns built along
+the width only and shared by consecutive output rows, ``row_columns.py``); ``columns.py``
+has the plain loops they are tested against.
 
 ``algorithm='tensordot'`` computes the same numbers without columns, one
 ``np.tensordot`` per kernel offset (``conv_tensordot.py``). The 1-D functions view

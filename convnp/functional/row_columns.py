@@ -28,6 +28,8 @@ Axis names as in ``conv.py``; ``H_pad = H + 2*pH``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -53,7 +55,8 @@ def row_columns(x: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
                 [5., 6., 7.]]])
     """
     N, C, H, W = x.shape
-    (kW, sW, pW, dW), pH = (p[1] for p in (kernel_size, stride, padding, dilation)), padding[0]
+    pH = padding[0]
+    kW, sW, pW, dW = kernel_size[1], stride[1], padding[1], dilation[1]
     W_out = conv_output_size(W, kW, sW, pW, dW)
     rows = np.empty((H + 2 * pH, kW, C, W_out, N), dtype=x.dtype)
     rows[:pH] = 0
@@ -63,9 +66,9 @@ def row_columns(x: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
     # memory: 0.4-0.6x the time of this function on NCHW-stored inputs.
     x_rows = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(1, 0, 2, 3)
     for j in range(kW):
-        # Output column w reads input column u = w*sW + j*dW - pW: inside x for
-        # w in [first, stop), padding elsewhere.
-        first = min(W_out, max(0, -((j * dW - pW) // sW)))
+        # Output column w reads input column u = w*sW + j*dW - pW, which lies inside x
+        # (0 <= u < W) for first <= w < stop; the other columns read padding.
+        first = min(W_out, max(0, math.ceil((pW - j * dW) / sW)))
         stop = max(first, min(W_out, (W - 1 + pW - j * dW) // sW + 1))
         rows[pH:pH + H, j, :, :first] = 0
         rows[pH:pH + H, j, :, stop:] = 0

@@ -48,7 +48,9 @@ from _timing import (
 from algorithms_bench import run_algorithms, run_tricks
 
 import convnp
+from convnp.functional import row_columns
 from convnp.functional._fast import correlation_is_cheaper
+from convnp.functional.conv import RowsCache
 from convnp.functional.conv_transpose import ConvTransposeCache
 from convnp.functional.shapes import conv_output_size, conv_transpose_output_size
 
@@ -235,55 +237,68 @@ def _compare(name: str, ours: np.ndarray, theirs, tol: float = 1e-10) -> None:
     np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=tol, atol=tol, err_msg=name)
 
 
-def check_conv(torch, cases: int, rng: np.random.Generator) -> tuple[int, int]:
+def check_conv(torch, cases: int, rng: np.random.Generator) -> tuple[int, int, int]:
     """Forward and all gradients of random Conv1d/Conv2d configurations against torch,
     with both algorithms ('im2col' and 'tensordot') from the same weights.
 
-    Returns how many cases (in 'im2col') computed y by transposition, and how many
-    others took the correlation path for dL/dx.
+    The cases are too small for the row columns' rule (``ROWS_MIN_WIDTH``), so every
+    other case runs with that floor at 1, where the rule allows them.
+
+    Returns how many cases (in 'im2col') computed y by transposition, how many by row
+    columns, and how many others took the correlation path for dL/dx.
     """
     warnings.filterwarnings("ignore", message="Using padding='same'")  # torch's copy notice
-    transpositions = correlations = 0
+    totals = [0, 0, 0]
+    floor = row_columns.ROWS_MIN_WIDTH
     for case in range(cases):
-        dims = 1 if case % 4 == 3 else 2
-        kw, x_shape = _random_conv_case(rng, dims)
-        seed = int(rng.integers(2**31))
-        x = rng.standard_normal(x_shape)
-        tconv = getattr(torch.nn, f"Conv{dims}d")(**kw, dtype=torch.float64)
-        for algorithm in ("tensordot", "im2col"):  # im2col last: its cache is read below
-            name = f"Conv{dims}d({kw}, algorithm={algorithm!r})"
-            conv = getattr(convnp, f"Conv{dims}d")(**kw, algorithm=algorithm, dtype=np.float64,
-                                                   rng=np.random.default_rng(seed))
-            with torch.no_grad():
-                tconv.weight.copy_(torch.from_numpy(conv.weight.data))
-                if conv.bias is not None:
-                    tconv.bias.copy_(torch.from_numpy(conv.bias.data))
-            tconv.zero_grad()
-            tx = torch.from_numpy(x).requires_grad_(True)
-            ty = tconv(tx)
-            y = conv(x)
-            gy = np.random.default_rng(seed).standard_normal(y.shape)
-            ty.backward(torch.from_numpy(gy))
-            _compare(f"{name} forward", y, ty)
-            _compare(f"{name} grad_x", conv.backward(gy), tx.grad)
-            _compare(f"{name} grad_weight", conv.weight.grad, tconv.weight.grad)
+        row_columns.ROWS_MIN_WIDTH = 1 if case % 2 else floor
+        try:
+            counts = _check_conv_case(torch, case, rng)
+        finally:
+            row_columns.ROWS_MIN_WIDTH = floor
+        totals = [total + count for total, count in zip(totals, counts)]
+    return totals[0], totals[1], totals[2]
+
+
+def _check_conv_case(torch, case: int, rng: np.random.Generator) -> tuple[int, int, int]:
+    """One case of ``check_conv``; returns (transposition, rows, correlation) as 0/1."""
+    dims = 1 if case % 4 == 3 else 2
+    kw, x_shape = _random_conv_case(rng, dims)
+    seed = int(rng.integers(2**31))
+    x = rng.standard_normal(x_shape)
+    tconv = getattr(torch.nn, f"Conv{dims}d")(**kw, dtype=torch.float64)
+    for algorithm in ("tensordot", "im2col"):  # im2col last: its cache is read below
+        name = f"Conv{dims}d({kw}, algorithm={algorithm!r})"
+        conv = getattr(convnp, f"Conv{dims}d")(**kw, algorithm=algorithm, dtype=np.float64,
+                                               rng=np.random.default_rng(seed))
+        with torch.no_grad():
+            tconv.weight.copy_(torch.from_numpy(conv.weight.data))
             if conv.bias is not None:
-                _compare(f"{name} grad_bias", conv.bias.grad, tconv.bias.grad)
-            conv.zero_grad()
-            conv(x)
-            if conv.backward(gy, input_grad=False) is not None:
-                raise AssertionError(f"{name}: backward(input_grad=False) must return None")
-            _compare(f"{name} grad_weight (input_grad=False)", conv.weight.grad,
-                     tconv.weight.grad)
-        cache = conv._saved()[0]
-        y4_shape = (*y.shape[:2], 1, y.shape[2]) if dims == 1 else y.shape
-        if isinstance(cache, ConvTransposeCache):
-            transpositions += 1
-        else:
-            correlations += correlation_is_cheaper(cache.x_shape, y4_shape,
-                                                   cache.weight.shape[2:], cache.stride,
-                                                   cache.padding, cache.dilation)
-    return transpositions, correlations
+                tconv.bias.copy_(torch.from_numpy(conv.bias.data))
+        tconv.zero_grad()
+        tx = torch.from_numpy(x).requires_grad_(True)
+        ty = tconv(tx)
+        y = conv(x)
+        gy = np.random.default_rng(seed).standard_normal(y.shape)
+        ty.backward(torch.from_numpy(gy))
+        _compare(f"{name} forward", y, ty)
+        _compare(f"{name} grad_x", conv.backward(gy), tx.grad)
+        _compare(f"{name} grad_weight", conv.weight.grad, tconv.weight.grad)
+        if conv.bias is not None:
+            _compare(f"{name} grad_bias", conv.bias.grad, tconv.bias.grad)
+        conv.zero_grad()
+        conv(x)
+        if conv.backward(gy, input_grad=False) is not None:
+            raise AssertionError(f"{name}: backward(input_grad=False) must return None")
+        _compare(f"{name} grad_weight (input_grad=False)", conv.weight.grad,
+                 tconv.weight.grad)
+    cache = conv._saved()[0]
+    y4_shape = (*y.shape[:2], 1, y.shape[2]) if dims == 1 else y.shape
+    if isinstance(cache, ConvTransposeCache):
+        return 1, 0, 0
+    return 0, int(isinstance(cache, RowsCache)), int(correlation_is_cheaper(
+        cache.x_shape, y4_shape, cache.weight.shape[2:], cache.stride, cache.padding,
+        cache.dilation))
 
 
 def check_pool(torch, cases: int, rng: np.random.Generator) -> None:
@@ -335,10 +350,11 @@ def run_checks(cases: int) -> None:
     if torch is None:
         print("check: torch not installed, skipping the comparison with torch")
     else:
-        transpositions, correlations = check_conv(torch, cases, rng)
+        transpositions, rows, correlations = check_conv(torch, cases, rng)
         check_pool(torch, cases, rng)
         print(f"check: {cases} Conv1d/Conv2d, each with algorithm 'im2col' ({transpositions} "
-              f"with y by transposition, {correlations} more with dL/dx by correlation) and "
+              f"with y by transposition, {rows} by row columns, {correlations} with dL/dx by "
+              f"correlation) and "
               f"'tensordot', and {cases} pooling "
               "configurations match torch to 1e-10")
     check_gradients(rng)

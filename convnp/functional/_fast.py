@@ -179,6 +179,8 @@ def conv2d_grad_x_by_correlation(grad_y: np.ndarray, weight: np.ndarray, padding
     ``grad_x[u] = sum_i weight[i] * grad_y[u + p - i*d]``. With ``i' = k-1-i`` that is
     a correlation (as in the forward pass) of grad_y, zero-padded by ``d(k-1) - p``, with
     the kernel flipped in H and W and its in/out channels swapped (within each group).
+    That correlation is computed like a forward pass: by row columns (trick 7) where
+    ``rows_are_cheaper``, else by im2col.
 
     Args:
         grad_y: (N, C_out, H_out, W_out).
@@ -192,11 +194,13 @@ def conv2d_grad_x_by_correlation(grad_y: np.ndarray, weight: np.ndarray, padding
     C_out, C_in_g, kH, kW = weight.shape
     (pH, pW), (dH, dW), G = padding, dilation, groups
     full = (dH * (kH - 1) - pH, dW * (kW - 1) - pW)
-    N, H, W = grad_y.shape[0], *(conv_output_size(n, k, 1, p, d) for n, k, p, d in
-                                 zip(grad_y.shape[2:], (kH, kW), full, dilation))
+    N = grad_y.shape[0]
+    H, W = (conv_output_size(n, k, 1, p, d)  # the input's size
+            for n, k, p, d in zip(grad_y.shape[2:], (kH, kW), full, dilation))
     flipped = flipped_kernel(weight, G)
     if rows_are_cheaper(grad_y.shape, (N, G * C_in_g, H, W), (kH, kW), (1, 1), dilation, G):
-        return conv2d_by_rows(grad_y, flipped, (1, 1), full, dilation)[0].transpose(3, 0, 1, 2)
+        grad_x, _ = conv2d_by_rows(grad_y, flipped, (1, 1), full, dilation)  # trick 7
+        return grad_x.transpose(3, 0, 1, 2)
     cols = batch_last_im2col(grad_y, (kH, kW), (1, 1), full, dilation)
     cols = cols.reshape(G, C_out // G * kH * kW, H * W * N)
     w = flipped.reshape(G, C_in_g, C_out // G * kH * kW)

@@ -204,19 +204,26 @@ def _ints(rng: np.random.Generator, low: int, high: int, n: int) -> tuple[int, .
     return tuple(int(v) for v in rng.integers(low, high + 1, n))
 
 
-def _random_conv_case(rng: np.random.Generator, dims: int) -> tuple[dict, tuple[int, ...]]:
+def _random_conv_case(rng: np.random.Generator, dims: int,
+                      rows: bool = False) -> tuple[dict, tuple[int, ...]]:
     """A random Conv1d/Conv2d configuration and an input shape (H != W) that it accepts.
 
     Half the cases have stride 1, and C_out is drawn below and above C_in, so both ways
     of computing dL/dx in ``conv2d_backward`` (col2im and the correlation) are exercised.
+    With ``rows`` (2-D only), one group, kH > 1, and stride and dilation 1 in H: the
+    configurations the row columns take.
     """
     while True:
-        G = int(rng.choice([1, 1, 2, 3]))
+        G = 1 if rows else int(rng.choice([1, 1, 2, 3]))
         stride = (1,) * dims if rng.random() < 0.5 else _ints(rng, 1, 3, dims)
+        kernel, dilation = _ints(rng, 1, 4, dims), _ints(rng, 1, 2, dims)
+        if rows:
+            stride, dilation = (1, stride[1]), (1, dilation[1])
+            kernel = (int(rng.integers(2, 5)), kernel[1])
         kw = {"in_channels": G * int(rng.integers(1, 5)),
               "out_channels": G * int(rng.integers(1, 5)),
-              "kernel_size": _ints(rng, 1, 4, dims), "stride": stride,
-              "dilation": _ints(rng, 1, 2, dims), "padding": _ints(rng, 0, 3, dims),
+              "kernel_size": kernel, "stride": stride,
+              "dilation": dilation, "padding": _ints(rng, 0, 3, dims),
               "groups": G, "bias": bool(rng.integers(2)),
               "padding_mode": str(rng.choice(["zeros", "zeros", "zeros", "reflect",
                                               "replicate", "circular"]))}
@@ -242,7 +249,7 @@ def check_conv(torch, cases: int, rng: np.random.Generator) -> tuple[int, int, i
     with both algorithms ('im2col' and 'tensordot') from the same weights.
 
     The cases are too small for the row columns' rule (``ROWS_MIN_WIDTH``), so every
-    other case runs with that floor at 1, where the rule allows them.
+    other case is one the rule allows and runs with that floor at 1.
 
     Returns how many cases (in 'im2col') computed y by transposition, how many by row
     columns, and how many others took the correlation path for dL/dx.
@@ -262,8 +269,8 @@ def check_conv(torch, cases: int, rng: np.random.Generator) -> tuple[int, int, i
 
 def _check_conv_case(torch, case: int, rng: np.random.Generator) -> tuple[int, int, int]:
     """One case of ``check_conv``; returns (transposition, rows, correlation) as 0/1."""
-    dims = 1 if case % 4 == 3 else 2
-    kw, x_shape = _random_conv_case(rng, dims)
+    dims = 1 if case % 4 == 2 else 2
+    kw, x_shape = _random_conv_case(rng, dims, rows=case % 2 == 1)
     seed = int(rng.integers(2**31))
     x = rng.standard_normal(x_shape)
     tconv = getattr(torch.nn, f"Conv{dims}d")(**kw, dtype=torch.float64)

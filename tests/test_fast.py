@@ -213,6 +213,9 @@ def test_matmul_equals_np_matmul_and_restores_the_thread_count(shapes, monkeypat
     before = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()
               if lib["user_api"] == "blas"]
     np.testing.assert_array_equal(matmul(a, b), np.matmul(a, b))
+    out = np.empty((*shapes[0][:-1], shapes[1][-1]))[..., ::-1]  # a strided out= works too
+    assert matmul(a, b, out=out) is out
+    np.testing.assert_array_equal(out, np.matmul(a, b))
     after = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()
              if lib["user_api"] == "blas"]
     assert after == before

@@ -146,6 +146,18 @@ def row_grad_weight(grad_y: np.ndarray, windows: np.ndarray,
         weight_shape: (C_out, C_in, kH, kW).
 
     **Shape:** -> (C_out, C_in, kH, kW).
+
+    Example:
+        >>> from convnp.naive import conv2d_backward_naive
+        >>> rng = np.random.default_rng(0)
+        >>> x, w = rng.normal(size=(2, 3, 5, 6)), rng.normal(size=(4, 3, 3, 2))
+        >>> y, windows = conv2d_by_rows(x, w, (1, 1), (0, 0), (1, 1))    # (4, 3, 5, 2)
+        >>> grad_y = rng.normal(size=(2, 4, 3, 5))
+        >>> grad_w = row_grad_weight(grad_y.transpose(1, 2, 3, 0).reshape(4, 3, 10),
+        ...                          windows, w.shape)
+        >>> expected = conv2d_backward_naive(grad_y, x, w, None, 1, 0, 1, 1)[1]
+        >>> np.allclose(grad_w, expected)
+        True
     """
     C_out, C_in, kH, kW = weight_shape
     per_row = matmul(windows, grad_y.transpose(1, 2, 0))  # (H_out, kH*kW*C_in, C_out)

@@ -167,8 +167,18 @@ def has_flipped_form(kernel_size: Pair, stride: Pair, padding: Pair, dilation: P
         >>> has_flipped_form((3, 3), (1, 1), (3, 0), (1, 1))   # padding 3 > 2
         False
     """
-    return stride == (1, 1) and all(p <= d * (k - 1) for p, d, k in zip(padding, dilation,
-                                                                         kernel_size))
+    return stride == (1, 1) and min(flipped_padding(kernel_size, padding, dilation)) >= 0
+
+
+def flipped_padding(kernel_size: Pair, padding: Pair, dilation: Pair) -> Pair:
+    """``d(k-1) - p`` per axis: the padding that goes with ``flipped_kernel`` (tricks 2 and 6).
+
+    Example:
+        >>> flipped_padding((3, 5), (1, 0), (1, 2))
+        (1, 8)
+    """
+    (kH, kW), (pH, pW), (dH, dW) = kernel_size, padding, dilation
+    return dH * (kH - 1) - pH, dW * (kW - 1) - pW
 
 
 def conv2d_grad_x_by_correlation(grad_y: np.ndarray, weight: np.ndarray, padding: Pair,
@@ -192,8 +202,8 @@ def conv2d_grad_x_by_correlation(grad_y: np.ndarray, weight: np.ndarray, padding
     (C_in, H, W, N)-ordered array.
     """
     C_out, C_in_g, kH, kW = weight.shape
-    (pH, pW), (dH, dW), G = padding, dilation, groups
-    full = (dH * (kH - 1) - pH, dW * (kW - 1) - pW)
+    G = groups
+    full = flipped_padding((kH, kW), padding, dilation)
     N = grad_y.shape[0]
     H, W = (conv_output_size(n, k, 1, p, d)  # the input's size
             for n, k, p, d in zip(grad_y.shape[2:], (kH, kW), full, dilation))

@@ -44,6 +44,7 @@ from convnp.functional._fast import (
     batch_last_im2col,
     fast_grad_weight,
     flipped_kernel,
+    flipped_padding,
 )
 from convnp.functional.shapes import Pair, as_2d, conv_transpose_output_size, lift_1d
 
@@ -184,8 +185,7 @@ def conv2d_by_transposition(x: np.ndarray, weight: np.ndarray, bias: np.ndarray 
         >>> np.allclose(y, conv2d_forward(x, w, None, padding=(1, 0))[0])
         True
     """
-    (kH, kW), (pH, pW), (dH, dW) = weight.shape[2:], padding, dilation
-    pads = (dH * (kH - 1) - pH, dW * (kW - 1) - pW)
+    pads = flipped_padding(weight.shape[2:], padding, dilation)
     return conv_transpose2d_forward(x, flipped_kernel(weight, groups), bias, (1, 1), pads,
                                     (0, 0), groups, dilation)
 

@@ -45,7 +45,7 @@ from _timing import (
 
 import convnp
 from convnp import naive
-from convnp.functional import _blas, _fast, columns, row_columns
+from convnp.functional import _blas, _fast, _ufunc_buffers, columns, row_columns
 from convnp.functional import conv as conv_module
 from convnp.functional.shapes import conv_output_size
 
@@ -184,11 +184,11 @@ def trick_pairs(shape: tuple[int, ...]
 
     def col2im_numpys_buffers() -> np.ndarray:
         """``batch_last_col2im`` with NumPy's own ufunc buffer size instead of trick 5's."""
-        saved, _fast.UFUNC_BUFFER = _fast.UFUNC_BUFFER, np.getbufsize()
+        saved, _ufunc_buffers.UFUNC_BUFFER = _ufunc_buffers.UFUNC_BUFFER, np.getbufsize()
         try:
             return _fast.batch_last_col2im(grad_cols_last, x.shape, ks, st, pd, dl)
         finally:
-            _fast.UFUNC_BUFFER = saved
+            _ufunc_buffers.UFUNC_BUFFER = saved
 
     def grad_x_col2im() -> np.ndarray:
         g = _blas.matmul(w.transpose(0, 2, 1), gy).reshape(grad_cols_last.shape)
@@ -221,7 +221,7 @@ def trick_pairs(shape: tuple[int, ...]
         ("col2im: batch first / batch last", "yes",
          lambda: columns.col2im(grad_cols, x.shape, ks, st, pd, dl),
          lambda: _fast.batch_last_col2im(grad_cols_last, x.shape, ks, st, pd, dl)),
-        (f"col2im: ufunc buffers {np.getbufsize()} / {_fast.UFUNC_BUFFER}", "yes",
+        (f"col2im: ufunc buffers {np.getbufsize()} / {_ufunc_buffers.UFUNC_BUFFER}", "yes",
          col2im_numpys_buffers,
          lambda: _fast.batch_last_col2im(grad_cols_last, x.shape, ks, st, pd, dl)),
         ("grad_W: gy@cols.T / (cols@gy.T).T", "yes",
@@ -248,6 +248,12 @@ def trick_pairs(shape: tuple[int, ...]
                       "transposition" if transposition else "im2col",
                       conv_and_grads(False, False), conv_and_grads(True, False)))
     if k > 1 and s == 1:
+        grad_x_rows = row_columns.grad_x_rows_are_cheaper(x.shape, grad_y.shape, ks, st, dl, 1)
+        pairs.append(("dL/dx: col2im / rows",
+                      "no (correlation)" if correlation else "yes" if grad_x_rows else "no",
+                      grad_x_col2im,
+                      lambda: row_columns.conv2d_grad_x_by_rows(
+                          gy_batch_last.transpose(1, 2, 3, 0), weight, x.shape, st, pd, dl)))
         pairs.append(("y, grads: im2col / row columns",
                       "no (transposition)" if transposition else "yes" if rows else "no (narrow)",
                       conv_and_grads(False, False), conv_and_grads(False, True)))

@@ -52,6 +52,7 @@ from convnp.functional import row_columns
 from convnp.functional._fast import correlation_is_cheaper
 from convnp.functional.conv import RowsCache
 from convnp.functional.conv_transpose import ConvTransposeCache
+from convnp.functional.row_columns import grad_x_rows_are_cheaper
 from convnp.functional.shapes import conv_output_size, conv_transpose_output_size
 
 # (N, C, H, W, C_out, k, stride, padding); the first two are LeNet's convolutions.
@@ -244,7 +245,7 @@ def _compare(name: str, ours: np.ndarray, theirs, tol: float = 1e-10) -> None:
     np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=tol, atol=tol, err_msg=name)
 
 
-def check_conv(torch, cases: int, rng: np.random.Generator) -> tuple[int, int, int]:
+def check_conv(torch, cases: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
     """Forward and all gradients of random Conv1d/Conv2d configurations against torch,
     with both algorithms ('im2col' and 'tensordot') from the same weights.
 
@@ -252,10 +253,11 @@ def check_conv(torch, cases: int, rng: np.random.Generator) -> tuple[int, int, i
     other case is one the rule allows and runs with that floor at 1.
 
     Returns how many cases (in 'im2col') computed y by transposition, how many by row
-    columns, and how many others took the correlation path for dL/dx.
+    columns, how many others took the correlation path for dL/dx, and how many the rows
+    (``conv2d_grad_x_by_rows``).
     """
     warnings.filterwarnings("ignore", message="Using padding='same'")  # torch's copy notice
-    totals = [0, 0, 0]
+    totals = [0, 0, 0, 0]
     floor = row_columns.ROWS_MIN_WIDTH
     for case in range(cases):
         row_columns.ROWS_MIN_WIDTH = 1 if case % 2 else floor
@@ -264,11 +266,13 @@ def check_conv(torch, cases: int, rng: np.random.Generator) -> tuple[int, int, i
         finally:
             row_columns.ROWS_MIN_WIDTH = floor
         totals = [total + count for total, count in zip(totals, counts)]
-    return totals[0], totals[1], totals[2]
+    return totals[0], totals[1], totals[2], totals[3]
 
 
-def _check_conv_case(torch, case: int, rng: np.random.Generator) -> tuple[int, int, int]:
-    """One case of ``check_conv``; returns (transposition, rows, correlation) as 0/1."""
+def _check_conv_case(torch, case: int, rng: np.random.Generator
+                     ) -> tuple[int, int, int, int]:
+    """One case of ``check_conv``; returns (transposition, rows, correlation, dL/dx by
+    rows) as 0/1."""
     dims = 1 if case % 4 == 2 else 2
     kw, x_shape = _random_conv_case(rng, dims, rows=case % 2 == 1)
     seed = int(rng.integers(2**31))
@@ -302,10 +306,13 @@ def _check_conv_case(torch, case: int, rng: np.random.Generator) -> tuple[int, i
     cache = conv._saved()[0]
     y4_shape = (*y.shape[:2], 1, y.shape[2]) if dims == 1 else y.shape
     if isinstance(cache, ConvTransposeCache):
-        return 1, 0, 0
-    return 0, int(isinstance(cache, RowsCache)), int(correlation_is_cheaper(
-        cache.x_shape, y4_shape, cache.weight.shape[2:], cache.stride, cache.padding,
-        cache.dilation))
+        return 1, 0, 0, 0
+    kernel = cache.weight.shape[2:]
+    correlation = correlation_is_cheaper(cache.x_shape, y4_shape, kernel, cache.stride,
+                                         cache.padding, cache.dilation)
+    grad_x_rows = not correlation and grad_x_rows_are_cheaper(
+        cache.x_shape, y4_shape, kernel, cache.stride, cache.dilation, kw.get("groups", 1))
+    return 0, int(isinstance(cache, RowsCache)), int(correlation), int(grad_x_rows)
 
 
 def check_pool(torch, cases: int, rng: np.random.Generator) -> None:
@@ -357,11 +364,11 @@ def run_checks(cases: int) -> None:
     if torch is None:
         print("check: torch not installed, skipping the comparison with torch")
     else:
-        transpositions, rows, correlations = check_conv(torch, cases, rng)
+        transpositions, rows, correlations, grad_x_rows = check_conv(torch, cases, rng)
         check_pool(torch, cases, rng)
         print(f"check: {cases} Conv1d/Conv2d, each with algorithm 'im2col' ({transpositions} "
               f"with y by transposition, {rows} by row columns, {correlations} with dL/dx by "
-              f"correlation) and "
+              f"correlation, {grad_x_rows} by rows) and "
               f"'tensordot', and {cases} pooling "
               "configurations match torch to 1e-10")
     check_gradients(rng)

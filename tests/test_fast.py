@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from reference import conv2d_ref, out_size_ref
 
 import convnp.functional._blas as _blas
-import convnp.functional._fast as _fast
+import convnp.functional._ufunc_buffers as _ufunc_buffers
 from convnp import Conv2d, gradcheck
 from convnp.functional._blas import SMALL_PRODUCT_FLOPS, matmul, one_blas_thread
 from convnp.functional._fast import (
@@ -21,9 +21,9 @@ from convnp.functional._fast import (
     fast_grad_weight,
     flipped_kernel,
     pieces,
-    small_ufunc_buffers,
     transposition_is_cheaper,
 )
+from convnp.functional._ufunc_buffers import small_ufunc_buffers
 from convnp.functional.columns import col2im, im2col
 from convnp.functional.conv import conv2d_backward
 from convnp.functional.conv_transpose import ConvTransposeCache, conv2d_by_transposition
@@ -233,7 +233,7 @@ def test_one_blas_thread_sets_every_blas_library_to_one_thread():
 def test_small_ufunc_buffers_apply_inside_and_restore_the_size_even_on_error():
     before = np.getbufsize()
     with small_ufunc_buffers():
-        assert np.getbufsize() == _fast.UFUNC_BUFFER != before
+        assert np.getbufsize() == _ufunc_buffers.UFUNC_BUFFER != before
     assert np.getbufsize() == before
     with pytest.raises(ValueError), small_ufunc_buffers():
         np.ones(2) + np.ones(3)  # noqa: B018 (raises)

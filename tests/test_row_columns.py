@@ -7,14 +7,18 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from reference import conv2d_ref, out_size_ref
 
+import convnp.functional.conv as conv_module
 import convnp.functional.row_columns as row_columns_module
 from convnp import Conv2d, gradcheck
 from convnp.functional._fast import transposition_is_cheaper
 from convnp.functional.columns import im2col
 from convnp.functional.conv import RowsCache, conv2d_backward, conv2d_forward
 from convnp.functional.row_columns import (
+    GRAD_X_ROWS_MAX_CHANNELS,
     ROWS_MIN_WIDTH,
     conv2d_by_rows,
+    conv2d_grad_x_by_rows,
+    grad_x_rows_are_cheaper,
     row_columns,
     row_grad_weight,
     row_windows,
@@ -139,3 +143,50 @@ def test_rows_rule_needs_stride_and_dilation_1_in_h_one_group_and_wide_rows():
     assert not rows_are_cheaper(wide, (64, 16, 12, 14), (3, 3), (1, 1), (2, 1), 1)
     assert not rows_are_cheaper(wide, (64, 16, 14, 14), (3, 3), (1, 1), (1, 1), 2)
     assert not rows_are_cheaper(wide, (64, 16, 14, 14), (1, 3), (1, 1), (1, 1), 1)
+
+
+@given(rows_case(), st.integers(1, 3), seeds)
+def test_grad_x_by_rows_matches_the_loop_reference(case, C_out, seed):
+    """col2im by rows, for any stride, padding and dilation in W and any padding in H
+    (including more than kH-1, where whole rows of grad_y lie outside every window)."""
+    shape, k, s, p, d, (H_out, W_out) = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    weight = rng.standard_normal((C_out, shape[1], *k))
+    grad_y = rng.standard_normal((shape[0], C_out, H_out, W_out))
+    grad_x = conv2d_grad_x_by_rows(grad_y.transpose(1, 2, 3, 0), weight, shape, s, p, d)
+    expected = conv2d_backward_naive(grad_y, x, weight, None, s, p, d, 1)[0]
+    np.testing.assert_allclose(grad_x, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_first_layer_grad_x_goes_by_rows_and_passes_gradcheck(monkeypatch):
+    """A LeNet-like first layer (1 channel in, H != W, stride 2 in W) takes the row path
+    for dL/dx inside ``conv2d_backward``, and the layer passes a float64 gradcheck."""
+    monkeypatch.setattr(row_columns_module, "ROWS_MIN_WIDTH", 1)
+    calls = []
+
+    def spy(*args):
+        calls.append(args[2])
+        return conv2d_grad_x_by_rows(*args)
+
+    monkeypatch.setattr(conv_module, "conv2d_grad_x_by_rows", spy)
+    rng = np.random.default_rng(0)
+    conv = Conv2d(1, 3, (3, 2), stride=(1, 2), padding=(2, 1), rng=rng, dtype=np.float64)
+    x = rng.standard_normal((2, 1, 5, 7))
+    assert gradcheck(conv, x)
+    assert calls and calls[0] == x.shape
+
+
+def test_grad_x_rows_rule_is_for_few_channels_on_the_rows_conditions():
+    lenet_first, max_in, max_out = (64, 1, 28, 28), *GRAD_X_ROWS_MAX_CHANNELS
+    assert grad_x_rows_are_cheaper(lenet_first, (64, 6, 28, 28), (5, 5), (1, 1), (1, 1), 1)
+    assert grad_x_rows_are_cheaper((64, 3, 28, 28), (64, max_out, 28, 28), (3, 3), (1, 1),
+                                   (1, 1), 1)
+    assert not grad_x_rows_are_cheaper(lenet_first, (64, max_out + 1, 28, 28), (5, 5),
+                                       (1, 1), (1, 1), 1)
+    assert not grad_x_rows_are_cheaper((64, max_in + 1, 14, 14), (64, 16, 10, 10), (5, 5),
+                                       (1, 1), (1, 1), 1)  # LeNet's second layer
+    assert not grad_x_rows_are_cheaper(lenet_first, (64, 6, 14, 14), (5, 5), (2, 2),
+                                       (1, 1), 1)
+    assert not grad_x_rows_are_cheaper((2, 1, 28, 28), (2, 6, 28, 28), (5, 5), (1, 1),
+                                       (1, 1), 1)  # rows of 56 positions

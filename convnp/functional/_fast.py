@@ -31,12 +31,9 @@ behind each choice are in ``docs/performance.md`` and come from
    under it. grad_W summed piece by piece came out twice as fast, and ``Y = Wmat @
    cols`` computed piece by piece 1.7x as fast. So when the weight is that small
    (``PIECE_FLOOR``), the positions are split into pieces under the limit.
-5. Small ufunc buffers for ``+=`` on strided slices (``small_ufunc_buffers``). NumPy
-   2.4 runs ``a[window] += b`` through buffers of ``np.getbufsize()`` elements per
-   operand (8192 by default), which together overflow the CPU's first-level cache. With
-   buffers of 1024 elements, col2im took 0.35-0.58x the time on the large
-   convolutions of ``conv_bench.py`` and 0.43-0.74x on LeNet's and a ResNet's layers
-   (parity for kernel 4 stride 2), and a README training step on LeNet about 0.9x.
+5. Small ufunc buffers for ``+=`` on strided slices (``_ufunc_buffers.py``): NumPy's
+   default buffers overflow the first-level cache, and col2im with smaller ones took
+   0.35-0.74x the time (parity for kernel 4 stride 2), a README step on LeNet about 0.9x.
 6. y by transposition (``transposition_is_cheaper``), trick 2's mirror image. A
    stride-1 convolution is the transposed convolution of its ``flipped_kernel``, so
    ``conv_transpose.conv2d_by_transposition`` computes it as ``col2im(flipped.T @ x)``,
@@ -48,17 +45,16 @@ behind each choice are in ``docs/performance.md`` and come from
    each output row's columns are a view of kH consecutive rows of it, and one product
    per output row computes y. For stride 1, in the forward pass and in trick 2's
    correlation. Training steps took 0.76 (LeNet), 0.83 (BN-LeNet), 0.92 (ResNet) and
-   0.94 (VGG) of the time with im2col.
+   0.94 (VGG) of the time with im2col. For a network's first layer, dL/dx goes by rows
+   too (col2im folded per input row): README's LeNet step took 0.79-0.96.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 
 from convnp.functional._blas import matmul
+from convnp.functional._ufunc_buffers import small_ufunc_buffers
 from convnp.functional.columns import window_slices
 from convnp.functional.row_columns import conv2d_by_rows, rows_are_cheaper
 from convnp.functional.shapes import Pair, conv_output_size
@@ -120,24 +116,6 @@ def batch_last_col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int],
                                                           cols.shape[3:5]):
             grad_xp[:, rows, columns] += cols[:, i, j]
     return grad_xp[:, pH:pH + H, pW:pW + W].transpose(3, 0, 1, 2)
-
-
-UFUNC_BUFFER = 1024
-"""Elements per operand buffer for ``+=`` on strided slices (trick 5); NumPy's default is
-8192."""
-
-
-@contextmanager
-def small_ufunc_buffers() -> Iterator[None]:
-    """Run the block with NumPy's ufunc buffers at ``UFUNC_BUFFER`` elements, then restore.
-
-    ``np.setbufsize`` sets NumPy's own setting for the current thread and context only.
-    """
-    saved = np.setbufsize(UFUNC_BUFFER)
-    try:
-        yield
-    finally:
-        np.setbufsize(saved)
 
 
 def correlation_is_cheaper(x_shape: tuple[int, ...], y_shape: tuple[int, ...],

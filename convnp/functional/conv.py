@@ -26,8 +26,9 @@ products run, by the equal but faster variants in ``_fast.py`` (columns with the
 axis last, so the columns are ordered (h, w, n); dL/dx by correlation, and y by
 transposition, where that moves less memory; small products on one BLAS thread while the
 machine is busy; a tiny weight's products in pieces; for stride 1, columns built along
-the width only and shared by consecutive output rows, ``row_columns.py``); ``columns.py``
-has the plain loops they are tested against.
+the width only and shared by consecutive output rows, ``row_columns.py``, which also
+folds a first layer's dL/dx by rows); ``columns.py`` has the plain loops they are tested
+against.
 
 ``algorithm='tensordot'`` computes the same numbers without columns, one
 ``np.tensordot`` per kernel offset (``conv_tensordot.py``). The 1-D functions view
@@ -57,7 +58,13 @@ from convnp.functional.conv_transpose import (
     conv2d_by_transposition,
     conv_transpose2d_backward,
 )
-from convnp.functional.row_columns import conv2d_by_rows, row_grad_weight, rows_are_cheaper
+from convnp.functional.row_columns import (
+    conv2d_by_rows,
+    conv2d_grad_x_by_rows,
+    grad_x_rows_are_cheaper,
+    row_grad_weight,
+    rows_are_cheaper,
+)
 from convnp.functional.shapes import Pair, as_2d, conv_output_size, lift_1d
 
 ALGORITHMS = ("im2col", "tensordot")
@@ -200,6 +207,10 @@ def conv2d_backward(grad_y: np.ndarray,
         gy_nchw = gy.reshape(C_out, H_out, W_out, N).transpose(3, 0, 1, 2)
         return (conv2d_grad_x_by_correlation(gy_nchw, weight, padding, dilation, G),
                 grad_weight, grad_bias)
+    if grad_x_rows_are_cheaper(x_shape, grad_y.shape, (kH, kW), stride, dilation, G):
+        grad_x = conv2d_grad_x_by_rows(gy.reshape(C_out, H_out, W_out, N), weight, x_shape,
+                                       stride, padding, dilation)  # col2im by rows
+        return grad_x, grad_weight, grad_bias
     w = weight.reshape(G, C_out // G, -1)
     grad_cols = matmul(w.transpose(0, 2, 1), gy)  # Wmat.T @ grad_Y
     grad_cols = grad_cols.reshape(C_in, kH, kW, H_out, W_out, N)

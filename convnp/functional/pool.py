@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from convnp.functional._fast import small_ufunc_buffers
+from convnp.functional._ufunc_buffers import small_ufunc_buffers
 from convnp.functional.columns import full_in_order, memory_order, pad_cnhw, window_slices
 from convnp.functional.shapes import Pair, as_2d, lift_1d, pool_output_size
 
@@ -174,7 +174,7 @@ def avg_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     (top, bottom), (left, right) = pads
     padded = (x_shape[1], x_shape[0], x_shape[2] + top + bottom, x_shape[3] + left + right)
     grad_xp = full_in_order(padded, order, 0, grad_y.dtype)
-    with small_ufunc_buffers():  # strided += (see _fast.py, trick 5)
+    with small_ufunc_buffers():  # strided += (trick 5 of _fast.py)
         for _, _, window in window_slices(kernel_size, stride, dilation, divisor.shape):
             grad_xp[window] += share
     return _unpad(grad_xp, x_shape, pads)

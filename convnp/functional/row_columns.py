@@ -23,6 +23,10 @@ This is the memory-efficient convolution (MEC) of Cho and Brand (ICML 2017), wit
 batch axis last (trick 1). ``rows_are_cheaper`` says where it pays: stride 1, where the
 blocks overlap most, and products at least ``ROWS_MIN_WIDTH`` positions wide.
 
+dL/dx runs the same idea backwards (``conv2d_grad_x_by_rows``): one product per input
+row sums its kH kernel rows, and col2im is left with the kW shifts along the width.
+``grad_x_rows_are_cheaper`` takes it for a network's first layer.
+
 Axis names as in ``conv.py``; ``H_pad = H + 2*pH``.
 """
 
@@ -34,6 +38,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from convnp.functional._blas import matmul
+from convnp.functional._ufunc_buffers import small_ufunc_buffers
 from convnp.functional.shapes import Pair, conv_output_size
 
 
@@ -164,6 +169,71 @@ def row_grad_weight(grad_y: np.ndarray, windows: np.ndarray,
     return per_row.sum(axis=0).reshape(kH, kW, C_in, C_out).transpose(3, 2, 0, 1)
 
 
+def conv2d_grad_x_by_rows(grad_y: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...],
+                          stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """dL/dx of a convolution (groups 1, stride and dilation 1 in H): col2im by rows.
+
+    col2im (``_fast.batch_last_col2im``) adds kH*kW products, one per tap. Here the kH
+    taps of a kernel column are summed inside one product per input row instead. Input
+    row r meets tap i in output row ``r + pH - i``, so with grad_y padded by kH-1 zero
+    rows above and below (``grad_Y``, stored (rows, C_out, W_out*N))::
+
+        G[r] = Wflip @ grad_Y[r + pH : r + pH + kH]   shape (kW*C_in, W_out*N)
+        Wflip[(j, c), (i, o)] = weight[o, c, kH-1-i, j]
+
+    The kH-row windows overlap, and one ``np.matmul`` runs the H products on
+    ``as_strided`` views of them, as ``row_windows`` does. ``G[r, (j, c), (w, n)]`` is
+    then input row r's gradient through tap column j, at input column ``w*sW + j*dW``
+    of the width-padded row: col2im along the width, kW shifted adds rather than kH*kW.
+
+    The product writes kH times fewer numbers than col2im's, and the adds are kH times
+    fewer; ``grad_x_rows_are_cheaper`` says where that pays.
+
+    Args:
+        grad_y: (C_out, H_out, W_out, N): dL/dy stored batch-last.
+        weight: (C_out, C_in, kH, kW).
+        x_shape: (N, C_in, H, W), the input's shape.
+        stride, padding, dilation: of the forward convolution (stride and dilation 1 in H).
+
+    **Shape:** -> grad_x (N, C_in, H, W), a view of a (C_in, H, W, N)-ordered array.
+
+    Example:
+        >>> from convnp.naive import conv2d_backward_naive
+        >>> rng = np.random.default_rng(0)
+        >>> x, w = rng.normal(size=(2, 3, 5, 6)), rng.normal(size=(4, 3, 3, 2))
+        >>> grad_y = rng.normal(size=(2, 4, 5, 3))                  # padding (1, 0), stride (1, 2)
+        >>> grad_x = conv2d_grad_x_by_rows(grad_y.transpose(1, 2, 3, 0), w, x.shape,
+        ...                                (1, 2), (1, 0), (1, 1))
+        >>> expected = conv2d_backward_naive(grad_y, x, w, None, (1, 2), (1, 0), 1, 1)[0]
+        >>> np.allclose(grad_x, expected)
+        True
+    """
+    N, C_in, H, W = x_shape
+    C_out, _, kH, kW = weight.shape
+    _, H_out, W_out, _ = grad_y.shape
+    (pH, pW), sW, dW = padding, stride[1], dilation[1]
+    # padded[t] = grad_y[:, t + first]: the rows the windows read, zero outside grad_y
+    first = pH - (kH - 1)
+    padded = np.empty((H + kH - 1, C_out, W_out * N), dtype=grad_y.dtype)
+    top, end = max(first, 0), min(H + pH, H_out)
+    padded[:top - first] = 0
+    padded[end - first:] = 0
+    padded[top - first:end - first] = grad_y[:, top:end].reshape(C_out, end - top, -1
+                                                                 ).transpose(1, 0, 2)
+    matrix = padded.reshape(-1, W_out * N)
+    row_step, number_step = matrix.strides
+    windows = as_strided(matrix, (H, kH * C_out, W_out * N),
+                         (C_out * row_step, row_step, number_step), writeable=False)
+    w_flip = weight[:, :, ::-1].transpose(3, 1, 2, 0).reshape(kW * C_in, kH * C_out)
+    per_row = matmul(w_flip, windows).reshape(H, kW, C_in, W_out, N)  # G[r]
+    grad_x = np.zeros((C_in, H, W + 2 * pW, N), dtype=per_row.dtype)
+    with small_ufunc_buffers():  # trick 5 of _fast.py: the fold took 0.4 of the time
+        for j in range(kW):  # col2im along the width
+            grad_x[:, :, j * dW:j * dW + sW * (W_out - 1) + 1:sW] += per_row[:, j].transpose(
+                1, 0, 2, 3)
+    return grad_x[:, :, pW:pW + W].transpose(3, 0, 1, 2)
+
+
 ROWS_MIN_WIDTH = 256
 """Fewest positions (``W_out*N``) per output-row product for ``rows_are_cheaper``."""
 
@@ -185,3 +255,28 @@ def rows_are_cheaper(x_shape: tuple[int, ...], y_shape: tuple[int, ...],
     (N, _, _, _), (_, _, _, W_out) = x_shape, y_shape
     return (groups == 1 and kernel_size[0] > 1 and stride[0] == 1 and dilation[0] == 1
             and W_out * N >= ROWS_MIN_WIDTH)
+
+
+GRAD_X_ROWS_MAX_CHANNELS = (3, 16)
+"""Most input and output channels for which ``grad_x_rows_are_cheaper`` says yes."""
+
+
+def grad_x_rows_are_cheaper(x_shape: tuple[int, ...], y_shape: tuple[int, ...],
+                            kernel_size: Pair, stride: Pair, dilation: Pair,
+                            groups: int) -> bool:
+    """Compute dL/dx by ``conv2d_grad_x_by_rows`` rather than by col2im?
+
+    For a network's first layer: images with at most 3 channels (grey or RGB), at most
+    16 filters. There col2im's columns are most of dL/dx's work: LeNet's first layer
+    (1 -> 6 channels, 5x5, batch 64) writes 25 columns of 50,176 numbers, 5 MB, and adds
+    them back, while its products are small. By rows it took 0.28 ms against 0.46 (0.29
+    against 1.07 with another core kept busy), and README's LeNet step, which computes
+    this gradient (``Trainer`` does not), 0.79-0.95 of the time. With more filters the
+    products dominate, and the rows' ones, kW*C_in rows tall, are the slower: 1 -> 32
+    channels (5x5) took 1.3-2.2 times as long, LeNet's second layer (6 -> 16, no
+    padding) 1.1-1.25. The conditions of ``rows_are_cheaper`` apply too.
+    """
+    C_in, C_out = x_shape[1], y_shape[1]
+    max_in, max_out = GRAD_X_ROWS_MAX_CHANNELS
+    return (C_in <= max_in and C_out <= max_out
+            and rows_are_cheaper(x_shape, y_shape, kernel_size, stride, dilation, groups))

@@ -6,7 +6,7 @@ buffers of 1024 elements, col2im took 0.35-0.58x the time on the large convoluti
 ``conv_bench.py`` and 0.43-0.74x on LeNet's and a ResNet's layers (parity for kernel 4
 stride 2), and a README training step on LeNet about 0.9x. col2im
 (``_fast.batch_last_col2im``), its row form (``row_columns.conv2d_grad_x_by_rows``) and
-max pooling's backward run their ``+=`` loops inside ``small_ufunc_buffers``.
+average pooling's backward run their ``+=`` loops inside ``small_ufunc_buffers``.
 """
 
 from __future__ import annotations

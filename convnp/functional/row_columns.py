@@ -173,8 +173,9 @@ def conv2d_grad_x_by_rows(grad_y: np.ndarray, weight: np.ndarray, x_shape: tuple
                           stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
     """dL/dx of a convolution (groups 1, stride and dilation 1 in H): col2im by rows.
 
-    col2im (``_fast.batch_last_col2im``) adds kH*kW products, one per tap. Here the kH
-    taps of a kernel column are summed inside one product per input row instead. Input
+    col2im (``_fast.batch_last_col2im``) adds back kH*kW slices of ``Wmat.T @ grad_Y``,
+    one per tap. Here the kH taps of a kernel column are summed inside one product per
+    input row instead. Input
     row r meets tap i in output row ``r + pH - i``, so with grad_y padded by kH-1 zero
     rows above and below (``grad_Y``, stored (rows, C_out, W_out*N))::
 

@@ -18,7 +18,9 @@ What is measured, per shape (float32, through the layers as a training step uses
   existed before it (``tracemalloc`` sees NumPy's allocations), i.e. output, cache,
   columns and gradients, measured on a fresh layer in a separate, untimed run.
 - ``BLAS GF/s``: ``np.matmul`` of the convolution's GEMM size,
-  ``(C_out, C_in*kH*kW) @ (C_in*kH*kW, N*H_out*W_out)``: the ceiling of any im2col scheme.
+  ``(C_out, C_in*kH*kW) @ (C_in*kH*kW, N*H_out*W_out)``, as one product: the rate of
+  im2col's product. It is a reference, not a ceiling: the row columns (trick 7) run one
+  narrower product per output row, at another rate.
   For ConvTranspose2d the GEMM is ``(C_out*kH*kW, C_in) @ (C_in, N*H*W)`` and the flops
   ``2*N*C_in*H*W*C_out*kH*kW`` (every input pixel meets every kernel tap).
 - ``torch``: ``torch.nn.Conv2d`` / ``MaxPool2d`` with the same weights and an input that

@@ -46,7 +46,7 @@ behind each choice are in ``docs/performance.md`` and come from
    per output row computes y. For stride 1, in the forward pass and in trick 2's
    correlation. Training steps took 0.76 (LeNet), 0.83 (BN-LeNet), 0.92 (ResNet) and
    0.94 (VGG) of the time with im2col. For a network's first layer, dL/dx goes by rows
-   too (col2im folded per input row): README's LeNet step took 0.79-0.96.
+   too (col2im folded per input row): README's LeNet step took 0.79-0.95.
 """
 
 from __future__ import annotations

@@ -175,15 +175,15 @@ def conv2d_grad_x_by_rows(grad_y: np.ndarray, weight: np.ndarray, x_shape: tuple
 
     col2im (``_fast.batch_last_col2im``) adds back kH*kW slices of ``Wmat.T @ grad_Y``,
     one per tap. Here the kH taps of a kernel column are summed inside one product per
-    input row instead. Input
-    row r meets tap i in output row ``r + pH - i``, so with grad_y padded by kH-1 zero
-    rows above and below (``grad_Y``, stored (rows, C_out, W_out*N))::
+    input row instead. Input row r meets tap i in output row ``r + pH - i``, so with
+    grad_y padded by kH-1 zero rows above and below (``grad_Y``, stored (rows, C_out,
+    W_out*N))::
 
         G[r] = Wflip @ grad_Y[r + pH : r + pH + kH]   shape (kW*C_in, W_out*N)
         Wflip[(j, c), (i, o)] = weight[o, c, kH-1-i, j]
 
     The kH-row windows overlap, and one ``np.matmul`` runs the H products on
-    ``as_strided`` views of them, as ``row_windows`` does. ``G[r, (j, c), (w, n)]`` is
+    ``row_windows``'s views of them. ``G[r, (j, c), (w, n)]`` is
     then input row r's gradient through tap column j, at input column ``w*sW + j*dW``
     of the width-padded row: col2im along the width, kW shifted adds rather than kH*kW.
 
@@ -221,10 +221,8 @@ def conv2d_grad_x_by_rows(grad_y: np.ndarray, weight: np.ndarray, x_shape: tuple
     padded[end - first:] = 0
     padded[top - first:end - first] = grad_y[:, top:end].reshape(C_out, end - top, -1
                                                                  ).transpose(1, 0, 2)
-    matrix = padded.reshape(-1, W_out * N)
-    row_step, number_step = matrix.strides
-    windows = as_strided(matrix, (H, kH * C_out, W_out * N),
-                         (C_out * row_step, row_step, number_step), writeable=False)
+    # padded is grad_y's row columns with kW = 1: (rows, 1, C_out, W_out, N)
+    windows = row_windows(padded.reshape(H + kH - 1, 1, C_out, W_out, N), kH, 1, H)
     w_flip = weight[:, :, ::-1].transpose(3, 1, 2, 0).reshape(kW * C_in, kH * C_out)
     per_row = matmul(w_flip, windows).reshape(H, kW, C_in, W_out, N)  # G[r]
     grad_x = np.zeros((C_in, H, W + 2 * pW, N), dtype=per_row.dtype)

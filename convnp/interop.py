@@ -218,18 +218,17 @@ def _build_from_torch(m: Any, nn: Any, rng: np.random.Generator) -> Module | Non
     if t in (nn.BatchNorm1d, nn.BatchNorm2d):
         norm = BatchNorm1d if t is nn.BatchNorm1d else BatchNorm2d
         return norm(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats,
+                    bias=not (m.affine and m.bias is None),
                     dtype=_numpy_dtype(m.weight if m.affine else m.running_mean))
     if t is nn.LayerNorm:
         return LayerNorm(m.normalized_shape, m.eps, m.elementwise_affine, m.bias is not None,
                          dtype=_numpy_dtype(m.weight))
     if t is nn.GroupNorm:
         return GroupNorm(m.num_groups, m.num_channels, m.eps, m.affine,
-                         dtype=_numpy_dtype(m.weight))
+                         bias=not (m.affine and m.bias is None), dtype=_numpy_dtype(m.weight))
     if t in (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d):
-        size = m.output_size
-        return (AdaptiveAvgPool1d(size[0] if isinstance(size, tuple) else size)
-                if t is nn.AdaptiveAvgPool1d else
-                AdaptiveAvgPool2d(tuple(size) if isinstance(size, (tuple, list)) else size))
+        pool = AdaptiveAvgPool1d if t is nn.AdaptiveAvgPool1d else AdaptiveAvgPool2d
+        return pool(m.output_size)
     if t is nn.Linear:
         return Linear(m.in_features, m.out_features, m.bias is not None, rng=rng,
                       dtype=_numpy_dtype(m.weight))
@@ -328,13 +327,14 @@ def _build_torch(layer: Module, nn: Any) -> Any:
     if t in (BatchNorm1d, BatchNorm2d):
         norm = nn.BatchNorm1d if t is BatchNorm1d else nn.BatchNorm2d
         return norm(layer.num_features, layer.eps, layer.momentum, layer.affine,
-                    layer.track_running_stats, dtype=_torch_dtype(layer.dtype))
+                    layer.track_running_stats, dtype=_torch_dtype(layer.dtype),
+                    **_bias_keyword(layer))
     if t is LayerNorm:
         return nn.LayerNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine,
                             layer.bias is not None, dtype=_torch_dtype(layer.dtype))
     if t is GroupNorm:
         return nn.GroupNorm(layer.num_groups, layer.num_channels, layer.eps, layer.affine,
-                            dtype=_torch_dtype(layer.dtype))
+                            dtype=_torch_dtype(layer.dtype), **_bias_keyword(layer))
     if t in (AdaptiveAvgPool1d, AdaptiveAvgPool2d):
         pool = nn.AdaptiveAvgPool1d if t is AdaptiveAvgPool1d else nn.AdaptiveAvgPool2d
         return pool(layer.output_size)
@@ -360,6 +360,15 @@ def _build_torch(layer: Module, nn: Any) -> Any:
     if t in _NO_ARGS:
         return getattr(nn, t.__name__)()
     return None
+
+
+def _bias_keyword(layer: Module) -> dict[str, bool]:
+    """``{'bias': False}`` for an affine norm layer without bias, else ``{}``.
+
+    PyTorch's BatchNorm and GroupNorm took the keyword-only ``bias`` only recently, so it
+    is passed only when needed: older versions still convert every other norm layer.
+    """
+    return {"bias": False} if layer.weight is not None and layer.bias is None else {}
 
 
 def _torch_dtype(dtype: np.dtype) -> torch.dtype:

@@ -3,7 +3,17 @@
 import numpy as np
 import pytest
 
-from convnp import BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Residual, Sequential
+from convnp import (
+    BatchNorm2d,
+    Concat,
+    Conv2d,
+    Flatten,
+    Identity,
+    Linear,
+    ReLU,
+    Residual,
+    Sequential,
+)
 from convnp.checkpoint import load_checkpoint, save_checkpoint
 from convnp.data import DataLoader
 from convnp.losses import CrossEntropyLoss
@@ -104,3 +114,24 @@ def test_checkpoint_resume_with_batch_norm_is_bit_for_bit(tmp_path):
     assert set(model.state_dict()) == set(uninterrupted)
     for k, v in uninterrupted.items():
         np.testing.assert_array_equal(model.state_dict()[k], v, err_msg=k)
+
+
+def test_checkpoint_carries_the_buffers_inside_concat_branches(tmp_path):
+    def concat_net(seed: int) -> Sequential:
+        rng = np.random.default_rng(seed)
+        return Sequential(Conv2d(1, 3, 3, padding=1, rng=rng),
+                          Concat(Identity(), Sequential(BatchNorm2d(3), ReLU())),
+                          Flatten(), Linear(6 * 6 * 7, 3, rng=rng))
+
+    model = concat_net(0)
+    optimizer = SGD(model.parameters(), lr=0.05)
+    x, y = toy_data()
+    history = Trainer(model, CrossEntropyLoss(), optimizer, verbose=0).fit(
+        DataLoader(x, y, batch_size=8, rng=np.random.default_rng(1)), epochs=1)
+    save_checkpoint(tmp_path / "ckpt.npz", model, optimizer, history)
+    fresh = concat_net(3)
+    load_checkpoint(tmp_path / "ckpt.npz", fresh, SGD(fresh.parameters(), lr=0.05))
+    assert "1.1.0.running_var" in fresh.state_dict()
+    assert int(fresh[1][1][0].num_batches_tracked) == 5
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[k], v, err_msg=k)

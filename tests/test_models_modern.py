@@ -128,6 +128,7 @@ def test_state_dict_round_trip_through_torch(name, rng):
     net(x)  # one training forward, so the running statistics are not the initial ones
     tnet = interop.to_torch(net)
     state = {k: v.detach().numpy().copy() for k, v in tnet.state_dict().items()}
+    assert list(state) == list(net.state_dict())  # the same keys, in the same order
     other = (ResBlock(1, 4, 3, 2, 1, rng=np.random.default_rng(9)) if name == "resblock"
              else MODELS[name](np.random.default_rng(9)))
     other.load_state_dict(state)

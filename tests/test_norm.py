@@ -186,14 +186,23 @@ def test_batch_norm_gradcheck_without_running_stats(rng):
     assert gradcheck(layer, rng.standard_normal((2, 2, 3, 5)))
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_gradcheck_without_bias(rng, training):
+    layer = BatchNorm2d(3, bias=False, **F64)
+    layer.weight.data[...] = rng.standard_normal(3)
+    assert layer.bias is None and [name for name, _ in layer.named_parameters()] == ["weight"]
+    assert gradcheck(layer.train(training), rng.standard_normal((2, 3, 4, 5)))
+
+
 @pytest.mark.parametrize("groups", [1, 2, 4])
-@pytest.mark.parametrize("affine", [True, False])
-def test_group_norm_gradcheck(rng, groups, affine):
-    layer = GroupNorm(groups, 4, affine=affine, **F64)
-    if affine:
-        random_affine(layer, rng)
+@pytest.mark.parametrize("affine, bias", [(True, True), (True, False), (False, True)])
+def test_group_norm_gradcheck(rng, groups, affine, bias):
+    layer = GroupNorm(groups, 4, affine=affine, bias=bias, **F64)
+    for p in layer.parameters():
+        p.data[...] = rng.standard_normal(p.shape)
     assert gradcheck(layer, rng.standard_normal((2, 4, 3, 5)))
     assert gradcheck(layer, rng.standard_normal((2, 4, 7)))
+    assert gradcheck(layer, rng.standard_normal((3, 4)))
 
 
 @pytest.mark.parametrize("options", [{}, {"elementwise_affine": False}, {"bias": False}])
@@ -277,6 +286,11 @@ def test_errors_name_the_layer_and_the_values():
         BatchNorm2d(3)(np.zeros((2, 3, 4, 5)))
     with pytest.raises(RuntimeError, match="LayerNorm.backward was called before forward"):
         LayerNorm(3).backward(np.zeros((1, 3), np.float32))
+    with pytest.raises(ValueError, match=r"GroupNorm: expected input of shape \(N, C, \*\), "
+                                         r"got shape \(4,\)"):
+        GroupNorm(2, 4)(np.zeros(4, np.float32))
+    with pytest.raises(TypeError, match="BatchNorm2d: bias must be a bool"):
+        BatchNorm2d(3, bias=None)
 
 
 def test_layer_norm_rejects_too_few_axes():

@@ -96,6 +96,41 @@ def test_batch_norm_without_running_stats_matches_torch(rng, dtype):
     train_and_eval_against_torch(net, (4, 3, 5, 7), rng, dtype)
 
 
+def test_batch_norm_without_running_stats_has_none_attributes_as_torch():
+    bn, t = BatchNorm1d(3, track_running_stats=False), nn.BatchNorm1d(3, track_running_stats=False)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        assert getattr(bn, name) is None and getattr(t, name) is None
+    assert list(bn.state_dict()) == list(t.state_dict()) == ["weight", "bias"]
+    assert bn.buffers() == []
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [
+    lambda d: BatchNorm2d(3, bias=False, dtype=d),
+    lambda d: BatchNorm2d(3, momentum=None, track_running_stats=False, bias=False, dtype=d),
+    lambda d: GroupNorm(3, 3, bias=False, dtype=d),
+])
+def test_norm_without_bias_matches_torch(rng, dtype, make):
+    norm = make(dtype)
+    norm.weight.data[...] = rng.standard_normal(3)
+    assert norm.bias is None and "bias=False" in repr(norm)
+    net = Sequential(norm)
+    tnet = interop.to_torch(net)
+    assert tnet[0].bias is None and list(tnet.state_dict()) == list(net.state_dict())
+    train_and_eval_against_torch(net, (4, 3, 5, 7), rng, dtype)
+    back = interop.from_torch(tnet)
+    assert repr(back) == repr(net)
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (5, 6, 7)])
+@pytest.mark.parametrize("groups", [1, 2, 6])
+def test_group_norm_on_2d_and_3d_input_matches_torch(rng, shape, groups):
+    norm = GroupNorm(groups, 6, dtype=np.float64)
+    for p in norm.parameters():
+        p.data[...] = rng.standard_normal(p.shape)
+    train_and_eval_against_torch(Sequential(norm), shape, rng, np.float64, steps=1)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layer", [
     lambda d: LayerNorm(7, dtype=d), lambda d: LayerNorm((5, 7), bias=False, dtype=d),
@@ -125,6 +160,19 @@ def test_adaptive_avg_pool1d_matches_torch(rng, out):
     net = Sequential(AdaptiveAvgPool1d(out))
     x = rng.standard_normal((2, 3, 7))
     check_step(net, interop.to_torch(net), x, rng, np.float64)
+
+
+@pytest.mark.parametrize("make, torch_make, shape", [
+    (lambda: AdaptiveAvgPool1d((3,)), lambda: nn.AdaptiveAvgPool1d((3,)), (2, 3, 7)),
+    (lambda: AdaptiveAvgPool1d([4]), lambda: nn.AdaptiveAvgPool1d([4]), (2, 3, 7)),
+    (lambda: AdaptiveAvgPool2d([2, 3]), lambda: nn.AdaptiveAvgPool2d([2, 3]), (2, 3, 5, 7)),
+    (lambda: AdaptiveAvgPool2d([None, 3]), lambda: nn.AdaptiveAvgPool2d([None, 3]),
+     (2, 3, 5, 7)),
+])
+def test_adaptive_avg_pool_takes_the_sizes_torch_takes(rng, make, torch_make, shape):
+    net, tnet = Sequential(make()), nn.Sequential(torch_make())
+    check_step(net, tnet, rng.standard_normal(shape), rng, np.float64)
+    check_step(interop.from_torch(tnet), tnet, rng.standard_normal(shape), rng, np.float64)
 
 
 def block_net(rng, dtype):
@@ -168,12 +216,16 @@ def test_torch_state_dict_loads_into_convnp(rng):
     tnet = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(),
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 2))
     tnet(torch.randn(5, 1, 6, 8))  # one training step moves the statistics
-    net = interop.from_torch(tnet.eval())
-    state = {k: v.numpy() for k, v in tnet.state_dict().items()}
-    assert set(state) == set(net.state_dict())
+    f = {"rng": rng}
+    net = Sequential(Conv2d(1, 3, 3, **f), BatchNorm2d(3), ReLU(), AdaptiveAvgPool2d(1),
+                     Flatten(), Linear(3, 2, **f)).eval()
+    assert list(net.state_dict()) == list(tnet.state_dict())  # PyTorch's order too
+    net.load_state_dict(tnet.state_dict(keep_vars=True))  # tensors that require grad
     assert int(net[1].num_batches_tracked) == 1
+    for name, value in tnet.state_dict().items():
+        np.testing.assert_array_equal(net.state_dict()[name], value.numpy(), err_msg=name)
     x = rng.standard_normal((2, 1, 6, 8)).astype(np.float32)
-    np.testing.assert_allclose(net(x), tnet(torch.from_numpy(x)).detach().numpy(),
+    np.testing.assert_allclose(net(x), tnet.eval()(torch.from_numpy(x)).detach().numpy(),
                                rtol=1e-4, atol=1e-5)
 
 

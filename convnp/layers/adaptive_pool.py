@@ -35,7 +35,7 @@ class AdaptiveAvgPool1d(Module):
     ``L_out`` divides ``L`` this is ``AvgPool1d(L/L_out)``.
 
     Args:
-        output_size: ``L_out``.
+        output_size: ``L_out``, an int or a 1-tuple (as PyTorch accepts).
 
     **Shape:** (N, C, L) -> (N, C, L_out).
 
@@ -44,8 +44,10 @@ class AdaptiveAvgPool1d(Module):
         array([[[0.5, 2. , 3.5]]])
     """
 
-    def __init__(self, output_size: int) -> None:
+    def __init__(self, output_size: int | tuple[int]) -> None:
         super().__init__()
+        if isinstance(output_size, (tuple, list)) and len(output_size) == 1:
+            output_size = output_size[0]
         self.output_size = output_size
         _check_size(self, output_size)
         if output_size is None:
@@ -76,8 +78,8 @@ class AdaptiveAvgPool2d(Module):
     unequal length, overlapping by at most one row or column.
 
     Args:
-        output_size: ``(H_out, W_out)``, or one int for both; ``None`` in the tuple keeps
-            that axis's input size. ``1`` is global average pooling.
+        output_size: ``(H_out, W_out)`` (a tuple or a list), or one int for both; ``None``
+            in the pair keeps that axis's input size. ``1`` is global average pooling.
 
     **Shape:** (N, C, H, W) -> (N, C, H_out, W_out).
 
@@ -91,9 +93,11 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
         super().__init__()
+        if isinstance(output_size, list):
+            output_size = tuple(output_size)
         self.output_size = output_size
         sizes = (output_size, output_size) if not isinstance(output_size, tuple) else output_size
-        if isinstance(output_size, (list, str)):
+        if isinstance(output_size, str):
             raise TypeError(f"AdaptiveAvgPool2d: output_size must be an int or a pair, got "
                             f"{output_size!r}")
         if len(sizes) != 2:

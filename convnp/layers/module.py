@@ -157,11 +157,16 @@ class Module:
         for child in self.children():
             yield from child.modules()
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """Yield ``(dotted name, Parameter)`` pairs, e.g. ``('0.weight', ...)``."""
+    def _own_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """This module's own Parameters (not its children's), by attribute name."""
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
-                yield prefix + name, value
+                yield name, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(dotted name, Parameter)`` pairs, e.g. ``('0.weight', ...)``."""
+        for name, value in self._own_parameters():
+            yield prefix + name, value
         for name, child in self.named_children():
             yield from child.named_parameters(prefix + name + ".")
 
@@ -255,17 +260,32 @@ class Module:
 
     # ----------------------------------------------------------------- state dict
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Return ``{dotted name: copy}`` of every parameter's values, then of every buffer."""
-        state = {name: p.data.copy() for name, p in self.named_parameters()}
-        state.update((name, np.array(b)) for name, b in self.named_buffers())
+        """Return ``{dotted name: copy}`` of every parameter's and buffer's values.
+
+        The order is PyTorch's: module by module (``named_modules``), each module's own
+        parameters, then its own buffers.
+
+        Example:
+            >>> from convnp.layers import BatchNorm1d, Linear, Sequential
+            >>> net = Sequential(BatchNorm1d(3, affine=False), Linear(3, 2))
+            >>> list(net.state_dict())
+            ['0.running_mean', '0.running_var', '0.num_batches_tracked', '1.weight', '1.bias']
+        """
+        state = {}
+        for prefix, module in self.named_modules():
+            dotted = prefix + "." if prefix else ""
+            state.update((dotted + name, p.data.copy()) for name, p in module._own_parameters())
+            state.update((dotted + name, np.array(getattr(module, name)))
+                         for name in module._buffer_names)
         return state
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy ``state`` into the parameters and buffers, checking names, shapes and dtypes.
 
-        Values may be NumPy arrays or anything ``np.asarray`` accepts (a detached torch
-        tensor on the CPU works). With ``strict=False`` missing and unexpected keys are
-        ignored; shape and dtype mismatches are always errors.
+        Values may be NumPy arrays, anything ``np.asarray`` accepts, or torch tensors
+        (``torch_model.state_dict()``, also with ``keep_vars=True``). With ``strict=False``
+        missing and unexpected keys are ignored; shape and dtype mismatches are always
+        errors, and nothing is copied unless every value fits.
         """
         params = {name: p.data for name, p in self.named_parameters()}
         params.update(self.named_buffers())
@@ -282,6 +302,8 @@ class Module:
         for name, value in state.items():
             if name not in params:
                 continue
+            if hasattr(value, "detach"):  # a torch tensor, perhaps one that requires grad
+                value = value.detach().cpu()
             value = np.asarray(value)
             target = params[name]
             if value.shape != target.shape:

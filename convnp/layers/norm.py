@@ -37,6 +37,12 @@ def _add_grads(layer: Module, grad_weight: np.ndarray | None,
         layer.bias.grad += grad_bias
 
 
+def _bias_and_dtype_repr(layer: Module) -> str:
+    """``', bias=False'`` for an affine layer without bias, then a non-default dtype."""
+    s = ", bias=False" if layer.weight is not None and layer.bias is None else ""
+    return s + (f", dtype={layer.dtype}" if layer.dtype != np.float32 else "")
+
+
 def _data(p: Parameter | None) -> np.ndarray | None:
     return None if p is None else p.data
 
@@ -49,7 +55,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *,
-                 dtype=np.float32) -> None:
+                 bias: bool = True, dtype=np.float32) -> None:
         super().__init__()
         name = type(self).__name__
         num_features = check_int(name, "num_features", num_features, min=1)
@@ -59,12 +65,15 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine = check_bool(name, "affine", affine)
         self.track_running_stats = check_bool(name, "track_running_stats", track_running_stats)
+        check_bool(name, "bias", bias)
         self.dtype = check_float_dtype(name, "dtype", dtype)
-        _affine_parameters(self, (num_features,), affine, affine)
+        _affine_parameters(self, (num_features,), affine, affine and bias)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, self.dtype))
             self.register_buffer("running_var", np.ones(num_features, self.dtype))
             self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
+        else:  # as in PyTorch: the attributes exist, and are None
+            self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked."""
@@ -124,7 +133,7 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         s = f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
         s += f", affine={self.affine}, track_running_stats={self.track_running_stats}"
-        return s + (f", dtype={self.dtype}" if self.dtype != np.float32 else "")
+        return s + _bias_and_dtype_repr(self)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -150,9 +159,11 @@ class BatchNorm1d(_BatchNorm):
         num_features: C.
         eps: added to the variance. Default 1e-5.
         momentum: weight of the new batch in the running statistics, or None. Default 0.1.
-        affine: learn ``weight`` (init 1) and ``bias`` (init 0), each (C,).
+        affine: learn ``weight`` (init 1) and, if ``bias``, ``bias`` (init 0), each (C,).
         track_running_stats: keep the buffers ``running_mean`` (init 0), ``running_var``
-            (init 1) and ``num_batches_tracked`` (int64, init 0).
+            (init 1) and ``num_batches_tracked`` (int64, init 0); if False, those three
+            attributes are None, as in PyTorch.
+        bias: learn ``bias`` (only with ``affine``; PyTorch's keyword-only ``bias``).
         dtype: of the parameters and running statistics; inputs must match it.
 
     **Shape:** (N, C) -> (N, C) or (N, C, L) -> (N, C, L).
@@ -183,7 +194,7 @@ class BatchNorm2d(_BatchNorm):
 
     Args:
         num_features: C.
-        eps, momentum, affine, track_running_stats, dtype: as in ``BatchNorm1d``.
+        eps, momentum, affine, track_running_stats, bias, dtype: as in ``BatchNorm1d``.
 
     **Shape:** (N, C, H, W) -> (N, C, H, W).
 
@@ -265,9 +276,7 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         s = f"{self.normalized_shape}, eps={self.eps}, "
         s += f"elementwise_affine={self.elementwise_affine}"
-        if self.elementwise_affine and self.bias is None:
-            s += ", bias=False"
-        return s + (f", dtype={self.dtype}" if self.dtype != np.float32 else "")
+        return s + _bias_and_dtype_repr(self)
 
 
 class GroupNorm(Module):
@@ -284,7 +293,8 @@ class GroupNorm(Module):
         num_groups: G, must divide ``num_channels``.
         num_channels: C.
         eps: added to the variance. Default 1e-5.
-        affine: learn ``weight`` (init 1) and ``bias`` (init 0), each (C,).
+        affine: learn ``weight`` (init 1) and, if ``bias``, ``bias`` (init 0), each (C,).
+        bias: learn ``bias`` (only with ``affine``; PyTorch's keyword-only ``bias``).
         dtype: of the parameters; inputs must match it.
 
     **Shape:** (N, C, *) -> (N, C, *).
@@ -298,7 +308,7 @@ class GroupNorm(Module):
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, *, dtype=np.float32) -> None:
+                 affine: bool = True, *, bias: bool = True, dtype=np.float32) -> None:
         super().__init__()
         num_groups = check_int("GroupNorm", "num_groups", num_groups, min=1)
         num_channels = check_int("GroupNorm", "num_channels", num_channels, min=1)
@@ -308,13 +318,16 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps = check_float("GroupNorm", "eps", eps, min=0, min_open=True)
         self.affine = check_bool("GroupNorm", "affine", affine)
+        check_bool("GroupNorm", "bias", bias)
         self.dtype = check_float_dtype("GroupNorm", "dtype", dtype)
-        _affine_parameters(self, (num_channels,), affine, affine)
+        _affine_parameters(self, (num_channels,), affine, affine and bias)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(N, C, *) -> (N, C, *)."""
-        ndim = x.ndim if isinstance(x, np.ndarray) and x.ndim >= 2 else 4
-        check_input(self, x, ndim, self.num_channels, self.dtype)
+        if isinstance(x, np.ndarray) and x.ndim < 2:
+            raise ValueError(f"GroupNorm: expected input of shape (N, C, *), got shape "
+                             f"{x.shape}")
+        check_input(self, x, None, self.num_channels, self.dtype)
         y, cache = group_norm_forward(x, self.num_groups, _data(self.weight),
                                       _data(self.bias), self.eps)
         self._save((cache, y.shape))
@@ -330,7 +343,7 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
-        return s + (f", dtype={self.dtype}" if self.dtype != np.float32 else "")
+        return s + _bias_and_dtype_repr(self)
 
 
 def _int_tuple(owner: str, name: str, value: object) -> tuple[int, ...]:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from convnp import BatchNorm1d, BatchNorm2d, Residual, gradcheck, summary
+from convnp import Residual, gradcheck, summary
 from convnp.data import load_mnist_sample
 from convnp.losses import CrossEntropyLoss
 from convnp.models import (
@@ -54,15 +54,44 @@ def test_smoke_training_on_the_bundled_sample(name):
     assert net.eval()(x).shape == (16, 10)
 
 
-def test_bn_lenet_puts_batch_norm_before_every_hidden_activation(rng):
+# d2l's BNLeNet (section 8.5, "Concise Implementation"), with the sizes its lazy layers
+# infer from a 1x28x28 input: every layer's kind and output shape.
+D2L_BN_LENET = [
+    ("Conv2d", (6, 24, 24)), ("BatchNorm2d", (6, 24, 24)), ("Sigmoid", (6, 24, 24)),
+    ("AvgPool2d", (6, 12, 12)),
+    ("Conv2d", (16, 8, 8)), ("BatchNorm2d", (16, 8, 8)), ("Sigmoid", (16, 8, 8)),
+    ("AvgPool2d", (16, 4, 4)), ("Flatten", (256,)),
+    ("Linear", (120,)), ("BatchNorm1d", (120,)), ("Sigmoid", (120,)),
+    ("Linear", (84,)), ("BatchNorm1d", (84,)), ("Sigmoid", (84,)),
+    ("Linear", (10,)),
+]
+
+
+def test_bn_lenet_is_d2l_bnlenet_layer_for_layer(rng):
     net = lenet5("batchnorm", rng=rng)
-    kinds = [type(layer).__name__ for layer in net]
-    assert kinds[:4] == ["Conv2d", "BatchNorm2d", "Sigmoid", "AvgPool2d"]
-    assert sum(isinstance(m, BatchNorm2d) for m in net) == 2
-    assert sum(isinstance(m, BatchNorm1d) for m in net) == 2
-    extra = sum(p.data.size for p in net.parameters()) - sum(
-        p.data.size for p in lenet5(rng=rng).parameters())
-    assert extra == 2 * (6 + 16 + 120 + 84)
+    table = summary(net, (2, 1, 28, 28))
+    assert [(row.layer, row.output_shape[1:]) for row in table.rows] == D2L_BN_LENET
+    # conv 6*25+6, 16*6*25+16; linear 256*120+120, 120*84+84, 84*10+10; BN 2 per channel
+    assert table.total_params == 156 + 2416 + 30840 + 10164 + 850 + 2 * (6 + 16 + 120 + 84)
+    assert net[0].padding == (0, 0)
+
+
+def test_bn_lenet_runs_as_d2l_bnlenet_written_in_torch(rng):
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    d2l = nn.Sequential(  # d2l's code, with the sizes its lazy layers infer
+        nn.Conv2d(1, 6, kernel_size=5), nn.BatchNorm2d(6),
+        nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.BatchNorm2d(16),
+        nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Flatten(), nn.Linear(256, 120), nn.BatchNorm1d(120),
+        nn.Sigmoid(), nn.Linear(120, 84), nn.BatchNorm1d(84),
+        nn.Sigmoid(), nn.Linear(84, 10))
+    net = lenet5("batchnorm", rng=rng)
+    d2l.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
+    x = rng.standard_normal((4, 1, 28, 28)).astype(np.float32)
+    np.testing.assert_allclose(net(x), d2l(torch.from_numpy(x)).detach().numpy(), rtol=1e-4,
+                               atol=1e-5)
 
 
 def test_ladder_model_names(rng):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp import init
 from convnp.layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -22,34 +21,15 @@ from convnp.layers import (
     Identity,
     Linear,
     MaxPool2d,
-    Module,
     ReLU,
     Sequential,
 )
+from convnp.models.lenet import d2l_init, lenet5
+from convnp.models.resnet import resnet
 
 
 def _rng(rng: np.random.Generator | None) -> np.random.Generator:
     return rng if rng is not None else np.random.default_rng()
-
-
-def d2l_init(model: Module, rng: np.random.Generator) -> Module:
-    """d2l's ``init_cnn``: Xavier-uniform weights for every Conv2d and Linear; returns model.
-
-    Biases keep PyTorch's default initialisation, as in d2l, where every model of the
-    chapter is initialised this way. Without it NiN, twelve convolutions deep and with no
-    normalisation, barely starts to learn.
-
-    Example:
-        >>> net = d2l_init(Sequential(Linear(300, 100)), np.random.default_rng(0))
-        >>> bound = np.sqrt(6 / (300 + 100))
-        >>> bool(abs(net[0].weight.data).max() <= bound)
-        True
-    """
-    for m in model.modules():
-        if isinstance(m, (Conv2d, Linear)):
-            w = m.weight
-            w.data[...] = init.xavier_uniform(w.shape, *init.fans(w.shape), rng, dtype=w.dtype)
-    return model
 
 
 def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int,
@@ -232,9 +212,6 @@ def ladder_model(name: str, *, rng: np.random.Generator | None = None,
         >>> ladder_model("bn-lenet", rng=np.random.default_rng(0))[1]
         BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
     """
-    from convnp.models.lenet import lenet5
-    from convnp.models.resnet import resnet
-
     builders = {"lenet": lambda: lenet5("modern", rng=rng, dtype=dtype),
                 "bn-lenet": lambda: lenet5("batchnorm", rng=rng, dtype=dtype),
                 "nin": lambda: nin(rng=rng, dtype=dtype), "vgg": lambda: vgg(rng=rng, dtype=dtype),

@@ -14,7 +14,7 @@ from convnp.layers import (
     Residual,
     Sequential,
 )
-from convnp.models.ladder import d2l_init
+from convnp.models.lenet import d2l_init
 
 
 def ConvBlock(in_channels: int, out_channels: int, filter_size: int, stride: int = 1,

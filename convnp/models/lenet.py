@@ -78,8 +78,8 @@ def lenet5(variant: str = "modern", *, rng: np.random.Generator | None = None,
         raise ValueError(f"lenet5: variant must be 'modern', 'classic' or 'batchnorm', got "
                          f"{variant!r}")
     rng = rng if rng is not None else np.random.default_rng()
+    kw = {"rng": rng, "dtype": dtype}
     if variant == "batchnorm":
-        kw = {"rng": rng, "dtype": dtype}
         return d2l_init(Sequential(
             Conv2d(1, 6, kernel_size=5, **kw), BatchNorm2d(6, dtype=dtype),
             Sigmoid(), AvgPool2d(2),
@@ -89,7 +89,6 @@ def lenet5(variant: str = "modern", *, rng: np.random.Generator | None = None,
             Linear(120, 84, **kw), BatchNorm1d(84, dtype=dtype), Sigmoid(),
             Linear(84, 10, **kw)), rng)
     act, pool = (ReLU, MaxPool2d) if variant == "modern" else (Sigmoid, AvgPool2d)
-    kw = {"rng": rng, "dtype": dtype}
     net = Sequential(
         Conv2d(1, 6, kernel_size=5, padding=2, **kw), act(), pool(2),
         Conv2d(6, 16, kernel_size=5, **kw), act(), pool(2),
@@ -99,9 +98,8 @@ def lenet5(variant: str = "modern", *, rng: np.random.Generator | None = None,
         Linear(84, 10, **kw),
     )
     if variant == "classic":
-        for name, p in net.named_parameters():
-            if name.endswith("weight"):
-                p.data[...] = init.xavier_uniform(p.shape, *init.fans(p.shape), rng, dtype=dtype)
-            else:
-                p.data[...] = 0
+        d2l_init(net, rng)
+        for m in net:
+            if isinstance(m, (Conv2d, Linear)):
+                m.bias.data[...] = 0
     return net

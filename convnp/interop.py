@@ -14,7 +14,7 @@ their names: convnp numbers them ``0, 1, ...``.
 
 convnp's ``Residual`` and ``Concat`` have no class in PyTorch: ``to_torch`` turns them
 into ``convnp.interop.TorchResidual`` and ``convnp.interop.TorchConcat``, two small
-``torch.nn.Module`` classes (in ``_torch_containers.py``, built on first use) with the
+``torch.nn.Module`` classes (in ``_torch_containers.py``, imported on first use) with the
 same children and ``state_dict`` keys, and ``from_torch`` turns those back. BatchNorm's
 running statistics and ``num_batches_tracked`` are copied with the weights.
 
@@ -23,11 +23,11 @@ PyTorch is imported inside the functions only: convnp never needs it to run.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convnp._torch_containers import torch_class
 from convnp.layers import (
     GELU,
     AdaptiveAvgPool1d,
@@ -167,12 +167,12 @@ def _layer_from_torch(m: Any, where: str, rng: np.random.Generator) -> Module:
     t, cls = type(m), type(m).__name__
     if t is nn.Sequential:
         return _sequential_from_torch(m, where + ".", rng)
-    if t in (torch_class("TorchResidual"), torch_class("TorchConcat")):
+    containers = _torch_containers()
+    if t in (containers.TorchResidual, containers.TorchConcat):
         children = [_layer_from_torch(c, f"{where}.{name}", rng)
                     for name, c in m.named_children()]
-        block = (Residual(*children) if t is torch_class("TorchResidual")
-                 else Concat(*children, dim=m.dim))
-        return block
+        return (Residual(*children) if t is containers.TorchResidual
+                else Concat(*children, dim=m.dim))
     try:
         layer = _build_from_torch(m, nn, rng)
     except ValueError as e:
@@ -285,9 +285,9 @@ def _layer_to_torch(layer: Module, where: str) -> torch.nn.Module:
         return _sequential_to_torch(layer, where + ".")
     if type(layer) in (Residual, Concat):
         children = [_layer_to_torch(c, f"{where}.{name}") for name, c in layer.named_children()]
-        block = (torch_class("TorchResidual")(*children) if type(layer) is Residual
-                 else torch_class("TorchConcat")(*children, dim=layer.dim))
-        return block
+        containers = _torch_containers()
+        return (containers.TorchResidual(*children) if type(layer) is Residual
+                else containers.TorchConcat(*children, dim=layer.dim))
     m = _build_torch(layer, torch.nn)
     if m is None:
         raise TypeError(f"to_torch: layer {where} ({cls}) has no PyTorch equivalent in "
@@ -381,8 +381,15 @@ def _torch_dtype(dtype: np.dtype) -> torch.dtype:
     return dtypes[np.dtype(dtype)]
 
 
+def _torch_containers() -> ModuleType:
+    """The module that defines ``TorchResidual`` and ``TorchConcat`` (this imports torch)."""
+    from convnp import _torch_containers
+
+    return _torch_containers
+
+
 def __getattr__(name: str) -> type:
     """``convnp.interop.TorchResidual`` and ``TorchConcat`` (this imports torch)."""
     if name in ("TorchResidual", "TorchConcat"):
-        return torch_class(name)
+        return getattr(_torch_containers(), name)
     raise AttributeError(f"module 'convnp.interop' has no attribute {name!r}")

@@ -170,6 +170,24 @@ def test_state_dict_round_trip_through_torch(name, rng):
     np.testing.assert_array_equal(interop.from_torch(tnet).eval()(x), y)
 
 
+@pytest.mark.parametrize("name, container", [("resnet", "TorchResidual"),
+                                             ("densenet", "TorchConcat")])
+def test_converted_model_survives_torch_save_and_load(name, container, rng):
+    torch = pytest.importorskip("torch")
+    import io
+
+    from convnp import interop
+
+    tnet = interop.to_torch(MODELS[name](rng)).eval()
+    buffer = io.BytesIO()
+    torch.save(tnet, buffer)  # pickles TorchResidual / TorchConcat by their module path
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    x = interop_tensor(rng.random((2, 1, 28, 28)).astype(np.float32))
+    assert getattr(interop, container) in {type(m) for m in loaded.modules()}
+    torch.testing.assert_close(loaded(x), tnet(x), rtol=0, atol=0)
+
+
 def interop_tensor(x):
     import torch
 

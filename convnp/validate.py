@@ -216,9 +216,8 @@ def check_input(layer: Any, x: np.ndarray, ndim: int | None = None,
     check_float_array(name, "input", x)
     if ndim is not None and x.ndim != ndim:
         layout = {2: "(N, features)", 3: "(N, C, L)", 4: "(N, C, H, W)"}.get(ndim, "")
-        raise ValueError(
-            f"{name}: expected a {ndim}-D input {layout}, got shape {x.shape}"
-        )
+        raise ValueError(f"{name}: expected a {ndim}-D input {layout}, got shape {x.shape}"
+                         f"{batch_axis_hint(x, ndim)}")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(
             f"{name}: expected {channels} input channels (x.shape[1]), got input of shape "
@@ -230,6 +229,22 @@ def check_input(layer: Any, x: np.ndarray, ndim: int | None = None,
             f"cast the input with x.astype(np.{dtype}) or build the layer with "
             f"dtype=np.{x.dtype}"
         )
+
+
+def batch_axis_hint(x: np.ndarray, ndim: int) -> str:
+    """The end of a wrong-ndim message: how to add the batch axis if ``x`` lacks only that.
+
+    PyTorch's layers take one unbatched example; convnp's always want the batch axis.
+
+    Example:
+        >>> batch_axis_hint(np.zeros((1, 28, 28)), 4)
+        '; one example needs a batch axis of size 1: x[None] has shape (1, 1, 28, 28)'
+        >>> batch_axis_hint(np.zeros((2, 1, 28, 28, 1)), 4)
+        ''
+    """
+    if x.ndim != ndim - 1:
+        return ""
+    return f"; one example needs a batch axis of size 1: x[None] has shape {(1, *x.shape)}"
 
 
 def check_positive(layer: Any, *names: str) -> None:

@@ -7,6 +7,7 @@ from convnp import (
     GELU,
     AvgPool1d,
     AvgPool2d,
+    BatchNorm2d,
     Conv1d,
     Conv2d,
     Dropout,
@@ -46,6 +47,19 @@ f32 = np.float32
 def test_wrong_ndim_or_feature_count(layer, shape, message):
     with pytest.raises(ValueError, match=message):
         layer()(np.zeros(shape, f32))
+
+
+@pytest.mark.parametrize("layer, shape, hint", [
+    (lambda: Conv2d(1, 6, 5), (1, 28, 32), r"x\[None\] has shape \(1, 1, 28, 32\)"),
+    (lambda: MaxPool1d(2), (3, 8), r"x\[None\] has shape \(1, 3, 8\)"),
+    (lambda: BatchNorm2d(3), (3, 5, 4), r"x\[None\] has shape \(1, 3, 5, 4\)"),
+])
+def test_one_example_without_batch_axis_gets_a_hint(layer, shape, hint):
+    with pytest.raises(ValueError, match=hint):
+        layer()(np.zeros(shape, f32))
+    with pytest.raises(ValueError) as too_many:  # no hint when an axis is too many
+        layer()(np.zeros((1, 1, *shape), f32))
+    assert "x[None]" not in str(too_many.value)
 
 
 @pytest.mark.parametrize("layer, shape, message", [

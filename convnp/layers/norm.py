@@ -20,7 +20,14 @@ from convnp.functional.norm import (
     layer_norm_forward,
 )
 from convnp.layers.module import Module, Parameter, check_grad, check_input
-from convnp.validate import check_bool, check_float, check_float_dtype, check_int, is_int
+from convnp.validate import (
+    batch_axis_hint,
+    check_bool,
+    check_float,
+    check_float_dtype,
+    check_int,
+    is_int,
+)
 
 
 def _affine_parameters(layer: Module, shape: tuple[int, ...], weight: bool, bias: bool) -> None:
@@ -89,7 +96,7 @@ class _BatchNorm(Module):
             raise TypeError(f"{name}: expected a numpy.ndarray input, got {type(x).__name__}")
         if x.ndim not in self._ndims:
             raise ValueError(f"{name}: expected input of shape {self._layouts}, got shape "
-                             f"{x.shape}")
+                             f"{x.shape}{batch_axis_hint(x, max(self._ndims))}")
         check_input(self, x, x.ndim, self.num_features, self.dtype)
         use_batch = self.training or not self.track_running_stats
         if not use_batch:

@@ -64,7 +64,7 @@ from convnp.layers.resample import Upsample
 if TYPE_CHECKING:
     import torch
 
-_NO_ARGS = (ReLU, Sigmoid, Tanh, Identity)
+_NO_ARGS = (Sigmoid, Tanh, Identity)
 
 
 def from_torch(module: torch.nn.Sequential, *, rng: np.random.Generator | None = None
@@ -245,11 +245,12 @@ def _build_from_torch(m: Any, nn: Any, rng: np.random.Generator) -> Module | Non
         if m.size is not None or m.scale_factor is None:
             raise ValueError(f"size={m.size!r} is not supported; use scale_factor")
         return Upsample(m.scale_factor)
-    simple = {nn.ReLU: ReLU, nn.Sigmoid: Sigmoid, nn.Tanh: Tanh, nn.Identity: Identity,
-              nn.LeakyReLU: lambda: LeakyReLU(m.negative_slope),
+    simple = {nn.ReLU: lambda: ReLU(m.inplace), nn.Sigmoid: Sigmoid, nn.Tanh: Tanh,
+              nn.Identity: Identity,
+              nn.LeakyReLU: lambda: LeakyReLU(m.negative_slope, m.inplace),
               nn.GELU: lambda: GELU(m.approximate),
-              nn.Dropout: lambda: Dropout(m.p, rng=rng),
-              nn.Dropout2d: lambda: Dropout2d(m.p, rng=rng)}
+              nn.Dropout: lambda: Dropout(m.p, m.inplace, rng=rng),
+              nn.Dropout2d: lambda: Dropout2d(m.p, m.inplace, rng=rng)}
     return simple[t]() if t in simple else None
 
 
@@ -339,20 +340,22 @@ def _build_torch(layer: Module, nn: Any) -> Any:
         pool = nn.AdaptiveAvgPool1d if t is AdaptiveAvgPool1d else nn.AdaptiveAvgPool2d
         return pool(layer.output_size)
     if t is Dropout2d:
-        return nn.Dropout2d(layer.p)
+        return nn.Dropout2d(layer.p, layer.inplace)
     if t is Linear:
         return nn.Linear(layer.in_features, layer.out_features, layer.bias is not None,
                          dtype=_torch_dtype(layer.dtype))
     if t is Flatten:
         return nn.Flatten(layer.start_dim, layer.end_dim)
     if t is LeakyReLU:
-        return nn.LeakyReLU(layer.negative_slope)
+        return nn.LeakyReLU(layer.negative_slope, layer.inplace)
     if t is GELU:
         return nn.GELU(layer.approximate)
+    if t is ReLU:
+        return nn.ReLU(layer.inplace)
     if t in (Softmax, LogSoftmax):
         return (nn.Softmax if t is Softmax else nn.LogSoftmax)(layer.dim)
     if t is Dropout:
-        return nn.Dropout(layer.p)
+        return nn.Dropout(layer.p, layer.inplace)
     if t is Upsample:
         factor = layer.scale_factor
         scale = tuple(float(k) for k in factor) if isinstance(factor, tuple) else float(factor)

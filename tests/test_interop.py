@@ -305,3 +305,17 @@ def test_to_torch_names_the_first_layer_without_equivalent():
     with pytest.raises(TypeError, match=r"to_torch: layer 1\.0 \(Upsample2d\) has no PyTorch "
                                         r"equivalent"):
         interop.to_torch(net)
+
+
+@pytest.mark.parametrize("make", [lambda: torch.nn.ReLU(inplace=True),
+                                  lambda: torch.nn.LeakyReLU(0.2, inplace=True),
+                                  lambda: torch.nn.Dropout(0.3, inplace=True),
+                                  lambda: torch.nn.Dropout2d(0.3, inplace=True)])
+def test_inplace_flag_survives_both_directions(make):
+    tnet = torch.nn.Sequential(make())
+    net = interop.from_torch(tnet)
+    assert net[0].inplace is True
+    back = interop.to_torch(net)
+    assert type(back[0]) is type(tnet[0]) and back[0].inplace is True
+    assert repr(back) == repr(tnet)
+

@@ -10,6 +10,7 @@ from reference import gelu_ref, linear_ref, log_softmax_ref, softmax_ref
 from convnp import (
     GELU,
     Dropout,
+    Dropout2d,
     Flatten,
     Identity,
     LeakyReLU,
@@ -200,3 +201,23 @@ def test_relu_backward_is_the_mask_product_even_for_non_finite_gradients():
         got = relu_backward(grad, y)
     # Finite gradients pass where y > 0 and are 0 elsewhere; inf * 0 is NaN (torch: 0).
     np.testing.assert_array_equal(got, [[0.0, -4.0, np.nan], [np.nan, 0.0, 2.5]])
+
+
+@pytest.mark.parametrize("make, x_shape", [
+    (lambda inplace: ReLU(inplace), (3, 4)),
+    (lambda inplace: LeakyReLU(0.2, inplace), (3, 4)),
+    (lambda inplace: Dropout(0.4, inplace, rng=np.random.default_rng(1)), (3, 4)),
+    (lambda inplace: Dropout2d(0.4, inplace, rng=np.random.default_rng(1)), (2, 5, 3, 4)),
+])
+def test_inplace_is_accepted_and_never_overwrites_the_input(make, x_shape, rng):
+    x = rng.standard_normal(x_shape)
+    before = x.copy()
+    layer, plain = make(True), make(False)
+    y = layer(x)
+    np.testing.assert_array_equal(x, before)  # PyTorch would overwrite x; convnp does not
+    np.testing.assert_array_equal(y, plain(x))
+    grad = rng.standard_normal(x_shape)
+    np.testing.assert_array_equal(layer.backward(grad), plain.backward(grad))
+    assert "inplace=True" in repr(layer) and "inplace" not in repr(plain)
+    with pytest.raises(TypeError, match="inplace must be a bool, got int 1"):
+        make(1)

@@ -2,6 +2,12 @@
 
 Each keeps what its derivative needs (the input or the output) and calls the functions in
 ``convnp/functional/activation.py``. All map shape (*) to (*).
+
+``ReLU`` and ``LeakyReLU`` take PyTorch's ``inplace`` flag, so that PyTorch code runs
+unchanged and ``interop`` keeps it, but they never overwrite their input: the numbers are
+the same either way. An earlier layer may keep that very array for its backward (``Tanh``
+keeps its output), and an in-place change would silently corrupt its gradient; PyTorch
+catches that with version counters, which convnp does not have.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from convnp.functional.activation import (
     tanh_backward,
 )
 from convnp.layers.module import Module, check_grad, check_input
-from convnp.validate import check_choice, check_float, check_int
+from convnp.validate import check_bool, check_choice, check_float, check_int
 
 
 class _Elementwise(Module):
@@ -59,12 +65,23 @@ class _Elementwise(Module):
 class ReLU(_Elementwise):
     """``y = max(x, 0)``; ``dy/dx = 1`` where ``x > 0``, else 0.
 
+    Args:
+        inplace: accepted so that PyTorch code runs unchanged; the output is a new
+            array and x is left as it was (the module docstring says why).
+
     **Shape:** (*) -> (*).
 
     Example:
         >>> ReLU()(np.array([-2.0, 0.0, 3.0]))
         array([0., 0., 3.])
     """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = check_bool("ReLU", "inplace", inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
     def f(self, x):
         return relu(x)
@@ -76,6 +93,11 @@ class ReLU(_Elementwise):
 class LeakyReLU(_Elementwise):
     """``y = x`` if ``x > 0`` else ``negative_slope * x``.
 
+    Args:
+        negative_slope: the slope for ``x <= 0``.
+        inplace: accepted so that PyTorch code runs unchanged; the output is a new
+            array and x is left as it was (the module docstring says why).
+
     **Shape:** (*) -> (*).
 
     Example:
@@ -85,9 +107,10 @@ class LeakyReLU(_Elementwise):
 
     keeps_output = False
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = check_float("LeakyReLU", "negative_slope", negative_slope)
+        self.inplace = check_bool("LeakyReLU", "inplace", inplace)
 
     def f(self, x):
         return leaky_relu(x, self.negative_slope)
@@ -96,7 +119,8 @@ class LeakyReLU(_Elementwise):
         return leaky_relu_backward(grad_y, x, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return "" if self.negative_slope == 0.01 else f"negative_slope={self.negative_slope}"
+        args = [] if self.negative_slope == 0.01 else [f"negative_slope={self.negative_slope}"]
+        return ", ".join(args + ["inplace=True"] * self.inplace)
 
 
 class Sigmoid(_Elementwise):

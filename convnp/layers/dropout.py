@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.layers.module import Module, check_grad, check_input
-from convnp.validate import check_float, check_generator
+from convnp.validate import check_bool, check_float, check_generator
 
 
 class Dropout(Module):
@@ -18,6 +18,8 @@ class Dropout(Module):
 
     Args:
         p: probability of zeroing an element, in [0, 1].
+        inplace: accepted so that PyTorch code runs unchanged; the output is a new
+            array and x is left as it was (``layers/activation.py`` says why).
         rng: the generator for the masks (fresh entropy if None). Pass one for
             reproducible training.
 
@@ -33,10 +35,12 @@ class Dropout(Module):
 
     input_ndim: int | None = None  # any shape
 
-    def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False, *,
+                 rng: np.random.Generator | None = None) -> None:
         super().__init__()
         name = type(self).__name__
         self.p = check_float(name, "p", p, min=0, max=1)
+        self.inplace = check_bool(name, "inplace", inplace)
         self.rng = check_generator(name, "rng", rng) or np.random.default_rng()
 
     def mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -61,7 +65,7 @@ class Dropout(Module):
         return grad_y if mask is None else grad_y * mask
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
 
 
 class Dropout2d(Dropout):
@@ -74,6 +78,7 @@ class Dropout2d(Dropout):
 
     Args:
         p: probability of zeroing a channel, in [0, 1].
+        inplace: as for ``Dropout``: accepted, and x is never overwritten.
         rng: the generator for the masks (fresh entropy if None).
 
     **Shape:** (N, C, H, W) -> (N, C, H, W).

@@ -357,6 +357,6 @@ def test_base_class_step_is_abstract():
 def test_repr_shows_hyperparameters():
     p = [Parameter(np.zeros(1))]
     assert repr(SGD(p, lr=0.1, momentum=0.9)) == (
-        "SGD(lr=0.1, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0)")
+        "SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False)")
     assert repr(AdamW(p)) == (
         "AdamW(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01)")

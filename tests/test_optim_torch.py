@@ -1,12 +1,13 @@
 """convnp.optim against torch.optim: the same gradients in, the same parameters out."""
 
+import inspect
 import itertools
 
 import numpy as np
 import pytest
 
 from convnp import Parameter
-from convnp.optim import SGD, Adam, AdamW, OneCycleLR
+from convnp.optim import SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, StepLR
 
 torch = pytest.importorskip("torch")
 
@@ -128,3 +129,31 @@ def test_training_with_one_cycle_matches_torch():
         sched.step()
         tsched.step()
     np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (SGD, torch.optim.SGD), (Adam, torch.optim.Adam), (AdamW, torch.optim.AdamW),
+    (StepLR, torch.optim.lr_scheduler.StepLR),
+    (CosineAnnealingLR, torch.optim.lr_scheduler.CosineAnnealingLR),
+    (OneCycleLR, torch.optim.lr_scheduler.OneCycleLR),
+])
+def test_positional_arguments_and_defaults_are_pytorchs(ours, theirs):
+    """An argument passed by position means the same thing in both; every default
+    convnp has is PyTorch's (convnp may require what PyTorch derives: OneCycleLR's
+    total_steps)."""
+    def positional(cls):
+        return [p for p in inspect.signature(cls).parameters.values()
+                if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
+    mine, torchs = positional(ours), positional(theirs)
+    assert [p.name for p in mine] == [p.name for p in torchs[:len(mine)]]
+    torch_defaults = {q.name: q.default for q in inspect.signature(theirs).parameters.values()}
+    for p in inspect.signature(ours).parameters.values():
+        if p.default is not inspect.Parameter.empty and p.name in torch_defaults:
+            assert p.default == torch_defaults[p.name], p.name
+
+
+def test_sgd_by_position_matches_torch():
+    compare(lambda params, *a: SGD(params, 0.1, 0.9, 0.0, 5e-3),
+            lambda params, *a: torch.optim.SGD(params, 0.1, 0.9, 0.0, 5e-3), {}, seed=5)
+    compare(SGD, torch.optim.SGD, {}, seed=6)  # the default lr, 1e-3

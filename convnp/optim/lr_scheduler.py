@@ -219,7 +219,8 @@ class OneCycleLR(LRScheduler):
     Differences from PyTorch: the lr the optimizer was built with is ignored (as in
     PyTorch, the cycle starts at ``initial_lr``), and momentum / beta1 is **not**
     cycled (PyTorch's ``cycle_momentum``); ``epochs``/``steps_per_epoch`` are not
-    accepted, pass ``total_steps = epochs * steps_per_epoch``.
+    accepted, pass ``total_steps = epochs * steps_per_epoch``. So the arguments after
+    ``total_steps`` are keyword-only: PyTorch's fourth positional one is ``epochs``.
 
     Args:
         optimizer: the Optimizer.
@@ -243,7 +244,7 @@ class OneCycleLR(LRScheduler):
     hyperparameters = ("max_lr", "total_steps", "pct_start", "anneal_strategy",
                        "div_factor", "final_div_factor", "three_phase")
 
-    def __init__(self, optimizer: Optimizer, max_lr: float, total_steps: int,
+    def __init__(self, optimizer: Optimizer, max_lr: float, total_steps: int, *,
                  pct_start: float = 0.3, anneal_strategy: str = "cos",
                  div_factor: float = 25.0, final_div_factor: float = 1e4,
                  three_phase: bool = False) -> None:

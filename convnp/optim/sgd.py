@@ -28,13 +28,16 @@ class SGD(Optimizer):
 
     Args:
         params: iterable of Parameters (e.g. ``model.parameters()``).
-        lr: learning rate, >= 0.
+        lr: learning rate, >= 0. Default 1e-3, as in PyTorch.
         momentum: momentum factor, >= 0. Default 0.
         dampening: scales the new gradient in the buffer by ``1 - dampening``, in
             [0, 1]. Default 0.
+        weight_decay: L2 penalty, >= 0. Default 0.
         nesterov: Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
             Default False.
-        weight_decay: L2 penalty, >= 0. Default 0.
+
+    The arguments come in PyTorch's order, so ``SGD(params, 0.1, 0.9, 0, 5e-4)`` means
+    the same in both.
 
     Example:
         >>> p = Parameter(np.array([1.0]))
@@ -46,15 +49,15 @@ class SGD(Optimizer):
         array([0.71])
     """
 
-    hyperparameters = ("lr", "momentum", "dampening", "nesterov", "weight_decay")
+    hyperparameters = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
     state_names = ("momentum_buffer",)
 
-    def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0,
-                 dampening: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False) -> None:
         super().__init__(params)
         self._set_hyperparameters(dict(lr=lr, momentum=momentum, dampening=dampening,
-                                       nesterov=nesterov, weight_decay=weight_decay))
+                                       weight_decay=weight_decay, nesterov=nesterov))
 
     def checked_hyperparameters(self, values: dict) -> dict:
         """Check and normalise ``lr``, ``momentum``, ... (see ``Optimizer``)."""
@@ -62,9 +65,9 @@ class SGD(Optimizer):
         out = dict(lr=check_float(name, "lr", values["lr"], min=0),
                    momentum=check_float(name, "momentum", values["momentum"], min=0),
                    dampening=check_float(name, "dampening", values["dampening"], min=0, max=1),
-                   nesterov=check_bool(name, "nesterov", values["nesterov"]),
                    weight_decay=check_float(name, "weight_decay", values["weight_decay"],
-                                            min=0))
+                                            min=0),
+                   nesterov=check_bool(name, "nesterov", values["nesterov"]))
         if out["nesterov"] and out["momentum"] <= 0:
             raise ValueError(f"{name}: momentum must be > 0 when nesterov=True, got "
                              f"{values['momentum']!r}")

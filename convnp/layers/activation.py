@@ -210,6 +210,11 @@ class _SoftmaxNd(_Elementwise):
 class Softmax(_SoftmaxNd):
     """``y = exp(x) / sum(exp(x))`` along ``dim``; ``grad_x = y (grad_y - sum(grad_y y))``.
 
+    Args:
+        dim: the axis normalised. Default 1, the class or channel axis of (N, C, *).
+            PyTorch's default, None, makes it guess an axis (dim 0 for 1-D and 3-D
+            input) and is deprecated there; ``interop`` refuses it.
+
     **Shape:** (*) -> (*).
 
     Example:
@@ -226,6 +231,9 @@ class Softmax(_SoftmaxNd):
 
 class LogSoftmax(_SoftmaxNd):
     """``y = x - log sum exp(x)`` along ``dim``, computed stably.
+
+    Args:
+        dim: the axis normalised; default 1, as for ``Softmax``.
 
     **Shape:** (*) -> (*).
 

@@ -29,6 +29,7 @@ from convnp import (
     gradcheck,
 )
 from convnp.models.lenet import lenet5
+from convnp.optim import SGD
 
 
 def every_layer(rng):
@@ -115,6 +116,36 @@ def test_train_eval_recurse_and_return_self(rng):
     assert net.train() is net
     assert all(m.training for m in net.modules())
     assert len(list(net.modules())) == 6
+
+
+def test_apply_visits_children_before_parents_as_pytorch(rng):
+    net = lenet5(rng=rng)
+    net.append(Sequential(ReLU(), Dropout(0.5, rng=rng)))
+    order = []
+    assert net.apply(lambda m: order.append(m)) is net
+    assert len(order) == len(list(net.modules()))
+    assert order[-1] is net and order[-2] is net[-1] and order[-3] is net[-1][1]
+    pytest.importorskip("torch")
+    from convnp import interop
+
+    torch_order = []
+    interop.to_torch(net).apply(lambda m: torch_order.append(type(m).__name__))
+    assert [type(m).__name__ for m in order] == torch_order
+
+
+def test_requires_grad_freezes_every_parameter(rng):
+    net = lenet5(rng=rng)
+    assert net.requires_grad_(False) is net
+    assert not any(p.requires_grad for p in net.parameters())
+    before = [p.data.copy() for p in net.parameters()]
+    x = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
+    net.backward(np.ones_like(net(x)))
+    SGD(net.parameters(), lr=0.1).step()
+    assert all(np.array_equal(p.data, b) for p, b in zip(net.parameters(), before))
+    assert all(p.requires_grad for p in net[:2].requires_grad_().parameters())
+    with pytest.raises(TypeError, match=r"Sequential.requires_grad_: requires_grad must be "
+                                        r"a bool, got int 0"):
+        net.requires_grad_(0)
 
 
 def test_requires_cache_false_keeps_no_cache(rng):

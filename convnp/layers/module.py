@@ -21,7 +21,7 @@ to register a parameter, like in PyTorch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -157,6 +157,22 @@ class Module:
         for child in self.children():
             yield from child.modules()
 
+    def apply(self, fn: Callable[[Module], object]) -> Module:
+        """Call ``fn`` on every descendant, children before parents, then on this module;
+        returns self (PyTorch's ``Module.apply``, e.g. d2l's ``net.apply(init_cnn)``).
+
+        Example:
+            >>> from convnp.layers import ReLU, Sequential
+            >>> seen = []
+            >>> _ = Sequential(ReLU(), Sequential(ReLU())).apply(lambda m: seen.append(repr(m)))
+            >>> seen[:2], len(seen)
+            (['ReLU()', 'ReLU()'], 4)
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
     def _own_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """This module's own Parameters (not its children's), by attribute name."""
         for name, value in vars(self).items():
@@ -216,6 +232,14 @@ class Module:
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.zero_grad()
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every Parameter (False freezes them: optimizers skip
+        them); returns self, as PyTorch's ``Module.requires_grad_``."""
+        check_bool(type(self).__name__ + ".requires_grad_", "requires_grad", requires_grad)
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
 
     # ----------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> Module:

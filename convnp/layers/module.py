@@ -236,9 +236,10 @@ class Module:
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Set ``requires_grad`` on every Parameter (False freezes them: optimizers skip
         them); returns self, as PyTorch's ``Module.requires_grad_``."""
-        check_bool(type(self).__name__ + ".requires_grad_", "requires_grad", requires_grad)
+        flag = check_bool(type(self).__name__ + ".requires_grad_", "requires_grad",
+                          requires_grad)
         for p in self.parameters():
-            p.requires_grad = requires_grad
+            p.requires_grad = flag
         return self
 
     # ----------------------------------------------------------------- modes

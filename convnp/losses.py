@@ -100,7 +100,8 @@ class CrossEntropyLoss(_Loss):
 
     ``loss_n = -sum_c q[n, c] * log_softmax(logits)[n, c]`` where ``q`` is the one-hot of
     the class index (or the given probabilities), smoothed to ``(1-e) q + e/C`` by
-    ``label_smoothing = e``. The gradient is ``(softmax(logits) - q) / N`` for 'mean'.
+    ``label_smoothing = e``. The gradient is ``(softmax(logits) - q) / N`` for 'mean'
+    (``softmax * sum_c q - q`` for probability targets, which need not sum to 1).
 
     A ``-inf`` logit (the usual way to mask a class out) is allowed: a class with
     target probability 0 adds nothing to the loss (``0 * log 0 = 0``), so
@@ -154,15 +155,15 @@ class CrossEntropyLoss(_Loss):
             check_float_array("CrossEntropyLoss", "probability target", target)
         q = target_distribution(target, C, self.label_smoothing, logits.dtype)
         losses, log_probs = cross_entropy_forward(logits, q)
-        self._save((log_probs, q))
+        self._save((log_probs, q, q.sum(axis=1) if target.ndim == 2 else None))
         return self._reduce(losses, N)
 
     def backward(self, grad: float | np.ndarray = 1.0) -> np.ndarray:
         """dloss/dlogits, shape (N, C). ``grad`` is dL/dloss ((N,) for 'none')."""
-        log_probs, q = self._saved()
+        log_probs, q, q_sums = self._saved()
         N = log_probs.shape[0]
         grad_losses = self._grad_losses(grad, (N,), N, log_probs.dtype)
-        return cross_entropy_backward(grad_losses, log_probs, q)
+        return cross_entropy_backward(grad_losses, log_probs, q, q_sums)
 
     def __repr__(self) -> str:
         extra = "" if not self.label_smoothing else f", label_smoothing={self.label_smoothing}"

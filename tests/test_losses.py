@@ -84,6 +84,25 @@ def test_probability_targets(eps, rng):
     np.testing.assert_allclose(by_index.backward(), by_prob.backward(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_probability_targets_that_do_not_sum_to_one_get_the_true_gradient(eps, rng):
+    logits = rng.standard_normal((3, 5))
+    q = 2 * rng.random((3, 5))                    # rows sum to anything from 0 to 10
+    q[1] = 0                                      # and one row to 0: its gradient is 0
+    crit = CrossEntropyLoss(reduction="sum", label_smoothing=eps)
+    crit(logits, q)
+    grad = crit.backward()
+    numeric = np.zeros_like(logits)
+    for index in np.ndindex(logits.shape):
+        step = np.zeros_like(logits)
+        step[index] = 1e-6
+        numeric[index] = (CrossEntropyLoss(reduction="sum", label_smoothing=eps)(logits + step, q)
+                          - CrossEntropyLoss(reduction="sum", label_smoothing=eps)(
+                              logits - step, q)) / 2e-6
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+    assert eps or not grad[1].any()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cross_entropy_is_finite_for_huge_logits(dtype):
     logits = np.array([[1e4, -1e4, 0], [-1e4, 1e4, 1e4]], dtype=dtype)

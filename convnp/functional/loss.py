@@ -4,7 +4,10 @@ Cross-entropy with target distribution ``q`` (one-hot for class indices, smoothe
 ``label_smoothing`` = e as ``q = (1-e) q + e/C``)::
 
     loss_n = - sum_c q[n, c] * log_softmax(logits)[n, c]
-    dloss_n / dlogits[n] = softmax(logits)[n] - q[n]
+    dloss_n / dlogits[n] = softmax(logits)[n] * sum_c q[n, c] - q[n]
+
+which is the familiar ``softmax - q`` when q sums to 1, as a one-hot or smoothed target
+does. Probability targets need not sum to 1 (PyTorch does not ask it either).
 
 Computing log-softmax directly (``x - max - log sum exp(x - max)``) never forms
 ``exp(1e4)``, so logits of +-1e4 give finite losses and gradients.
@@ -53,10 +56,25 @@ def cross_entropy_forward(logits: np.ndarray, q: np.ndarray
     return -(q * np.where(q == 0, 0, log_probs)).sum(axis=1), log_probs
 
 
-def cross_entropy_backward(grad_losses: np.ndarray, log_probs: np.ndarray, q: np.ndarray
-                           ) -> np.ndarray:
-    """``grad_logits = grad_losses[:, None] * (softmax - q)``, shape (N, C)."""
-    return grad_losses[:, None] * (np.exp(log_probs) - q)
+def cross_entropy_backward(grad_losses: np.ndarray, log_probs: np.ndarray, q: np.ndarray,
+                           q_sums: np.ndarray | None = None) -> np.ndarray:
+    """``grad_logits = grad_losses[:, None] * (softmax * q_sums[:, None] - q)``, shape (N, C).
+
+    ``q_sums`` (N,) are the rows' sums of q, for probability targets; None means 1 (class
+    indices, smoothed or not), and then the gradient is ``softmax - q``.
+
+    Example:
+        >>> log_probs = np.log(np.array([[0.5, 0.5]]))
+        >>> cross_entropy_backward(np.ones(1), log_probs, np.array([[1.0, 0.0]]))
+        array([[-0.5,  0.5]])
+        >>> q = np.array([[2.0, 0.0]])                   # loss = -2 log p_0: twice the gradient
+        >>> cross_entropy_backward(np.ones(1), log_probs, q, q.sum(axis=1))
+        array([[-1.,  1.]])
+    """
+    probs = np.exp(log_probs)
+    if q_sums is not None:
+        probs *= q_sums[:, None]
+    return grad_losses[:, None] * (probs - q)
 
 
 def mse_forward(pred: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -47,8 +47,9 @@ def pool2d_config(draw, is_max):
     d = cfg.get("dilation", (1, 1))
     out = [inline_pool_out(n, k_, s, p, d_, cfg["ceil_mode"]) for n, k_, s, p, d_ in
            zip(shape[2:], k, cfg["stride"], cfg["padding"], d)]
-    assume(min(out) >= 1 and all(n + 2 * p >= d_ * (k_ - 1) + 1 for n, k_, p, d_ in
-                                 zip(shape[2:], k, cfg["padding"], d)))
+    # with ceil_mode a window may be longer than the padded input (the part inside counts)
+    assume(min(out) >= 1 and (cfg["ceil_mode"] or all(
+        n + 2 * p >= d_ * (k_ - 1) + 1 for n, k_, p, d_ in zip(shape[2:], k, cfg["padding"], d))))
     return cfg, shape, tuple(out)
 
 
@@ -79,7 +80,8 @@ def test_avgpool2d_shape_and_forward_match_reference(config, seed):
        st.booleans(), st.booleans(), st.integers(1, 12), seeds)
 def test_pool1d_forward_matches_reference(k, s, d, p_raw, ceil_mode, include_pad, L, seed):
     p = p_raw % (k // 2 + 1)
-    assume(L + 2 * p >= d * (k - 1) + 1)
+    assume(inline_pool_out(L, k, s, p, d, ceil_mode) >= 1
+           and (ceil_mode or L + 2 * p >= d * (k - 1) + 1))
     x = np.random.default_rng(seed).standard_normal((2, 3, L))
     y = MaxPool1d(k, s, p, d, ceil_mode=ceil_mode)(x)
     assert y.shape == (2, 3, inline_pool_out(L, k, s, p, d, ceil_mode))
@@ -88,6 +90,19 @@ def test_pool1d_forward_matches_reference(k, s, d, p_raw, ceil_mode, include_pad
     assert y.shape == (2, 3, inline_pool_out(L, k, s, p, 1, ceil_mode))
     np.testing.assert_allclose(y, avgpool1d_ref(x, k, s, p, ceil_mode, include_pad),
                                rtol=1e-12, atol=1e-12)
+
+
+def test_ceil_mode_pools_a_window_longer_than_the_input_as_pytorch():
+    x = np.array([[[1.0, 2.0]]])
+    assert MaxPool1d(3, 2, ceil_mode=True)(x).tolist() == [[[2.0]]]  # torch: [[[2.]]]
+    assert AvgPool1d(3, 2, ceil_mode=True)(x).tolist() == [[[1.5]]]  # torch: [[[1.5]]]
+    y = MaxPool2d((3, 4), 2, ceil_mode=True)(np.arange(6.0).reshape(1, 1, 2, 3))
+    assert y.tolist() == [[[[5.0]]]]  # torch: [[[[5.]]]], and AvgPool2d 2.5
+    assert AvgPool2d((3, 4), 2, ceil_mode=True)(np.arange(6.0).reshape(1, 1, 2, 3)).item() == 2.5
+    with pytest.raises(ValueError, match="MaxPool1d: kernel of effective size 3 is larger"):
+        MaxPool1d(3, 2)(x)
+    with pytest.raises(ValueError, match=r"MaxPool1d: the output would be empty, size \(-3,\)"):
+        MaxPool1d(5, 1, ceil_mode=True)(x[:, :, :1])
 
 
 @pytest.mark.parametrize("cfg, shape", [

@@ -18,7 +18,7 @@ from convnp.functional.pool import (
     max_pool2d_backward,
     max_pool2d_forward,
 )
-from convnp.functional.shapes import ntuple
+from convnp.functional.shapes import ntuple, pool_output_size
 from convnp.layers.module import (
     Module,
     check_grad,
@@ -54,9 +54,22 @@ class _PoolNd(Module):
                 )
 
     def _check(self, x: np.ndarray) -> None:
-        """Raise a ValueError naming the layer for a wrong-sized input."""
+        """Raise a ValueError naming the layer for a wrong-sized input.
+
+        With ``ceil_mode`` the last window may hang over the end of the padded input (the
+        part inside is pooled, as in PyTorch), even when the window is longer than the
+        whole padded input; only an output with no window at all is refused.
+        """
         check_input(self, x, self.n_dims + 2)
-        check_window_fits(self, x.shape, [(p, p) for p in self.padding])
+        if not self.ceil_mode:
+            check_window_fits(self, x.shape, [(p, p) for p in self.padding])
+            return
+        sizes = tuple(pool_output_size(*args, ceil_mode=True) for args in zip(
+            x.shape[2:], self.kernel_size, self.stride, self.padding, self.dilation))
+        if min(sizes) < 1:
+            raise ValueError(f"{type(self).__name__}: the output would be empty, size {sizes}, "
+                             f"for input shape {x.shape} (kernel {self.kernel_size}, padding "
+                             f"{self.padding}, ceil_mode=True)")
 
     def _check_grad(self, grad_y: np.ndarray) -> tuple:
         """Return the forward cache after checking ``grad_y`` against the output shape."""

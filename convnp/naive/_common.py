@@ -29,18 +29,17 @@ def as_single(fn: str, name: str, value: int | tuple[int]) -> int:
 def out_len(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, ceil_mode: bool = False) -> int:
     """PyTorch's output length ``floor((n + 2p - d(k-1) - 1)/s) + 1`` (0 if the kernel overhangs).
 
-    With ``ceil_mode`` the division rounds up, and a last window that would start in the
-    right padding (at or past ``n + p``) is dropped.
+    With ``ceil_mode`` (pooling) the division rounds up, and a last window that would start
+    in the right padding (at or past ``n + p``) is dropped; a window may then hang over
+    the end, even be longer than the padded input, and pools the part inside.
     """
     span = n + 2 * p - d * (k - 1) - 1
-    if span < 0:
-        return 0
     if not ceil_mode:
-        return span // s + 1
+        return span // s + 1 if span >= 0 else 0
     out = -(-span // s) + 1
     if (out - 1) * s >= n + p:
         out -= 1
-    return out
+    return max(out, 0)
 
 
 def check_ndim(fn: str, name: str, shape: tuple[int, ...], ndim: int, layout: str) -> None:

@@ -108,6 +108,7 @@ def from_torch(module: torch.nn.Sequential, *, rng: np.random.Generator | None =
     if type(module) is not nn.Sequential:
         raise TypeError(f"from_torch: expected a torch.nn.Sequential, got "
                         f"{type(module).__name__}")
+    _torch_containers().refuse_shared_modules(module)
     net = _sequential_from_torch(module, "", rng if rng is not None else np.random.default_rng())
     for ours, theirs in zip(net.modules(), module.modules()):  # the same tree, in order
         ours.training = theirs.training
@@ -168,11 +169,17 @@ def _layer_from_torch(m: Any, where: str, rng: np.random.Generator) -> Module:
     if t is nn.Sequential:
         return _sequential_from_torch(m, where + ".", rng)
     containers = _torch_containers()
-    if t in (containers.TorchResidual, containers.TorchConcat):
-        children = [_layer_from_torch(c, f"{where}.{name}", rng)
-                    for name, c in m.named_children()]
-        return (Residual(*children) if t is containers.TorchResidual
-                else Concat(*children, dim=m.dim))
+    if t is containers.TorchResidual:
+        if m.body is None:
+            raise ValueError(f"from_torch: layer {where} (TorchResidual): its body is None")
+        shortcut = (None if m.shortcut is None
+                    else _layer_from_torch(m.shortcut, f"{where}.shortcut", rng))
+        return Residual(_layer_from_torch(m.body, f"{where}.body", rng), shortcut)
+    if t is containers.TorchConcat:
+        if not m._modules:
+            raise ValueError(f"from_torch: layer {where} (TorchConcat): it has no branches")
+        return Concat(*(_layer_from_torch(c, f"{where}.{name}", rng)
+                        for name, c in m.named_children()), dim=m.dim)
     try:
         layer = _build_from_torch(m, nn, rng)
     except ValueError as e:

@@ -319,3 +319,26 @@ def test_inplace_flag_survives_both_directions(make):
     assert type(back[0]) is type(tnet[0]) and back[0].inplace is True
     assert repr(back) == repr(tnet)
 
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda c: torch.nn.Sequential(c, torch.nn.ReLU(), c),
+     r"layer 2 \(Conv2d\) is the same module as layer 0; convnp layers cannot share"),
+    (lambda c: torch.nn.Sequential(interop.TorchResidual(c, c)),  # c(x) + c(x), not c(x) + x
+     r"layer 0.shortcut \(Conv2d\) is the same module as layer 0.body"),
+    (lambda c: torch.nn.Sequential(interop.TorchResidual(None)),
+     r"from_torch: layer 0 \(TorchResidual\): its body is None"),
+    (lambda c: torch.nn.Sequential(interop.TorchConcat()),
+     r"from_torch: layer 0 \(TorchConcat\): it has no branches"),
+])
+def test_shared_or_empty_torch_modules_are_refused(build, message):
+    with pytest.raises(ValueError, match=message):
+        interop.from_torch(build(torch.nn.Conv2d(2, 2, 3, padding=1)))
+
+
+def test_empty_torch_sequential_shortcut_is_an_identity(rng):
+    tnet = torch.nn.Sequential(interop.TorchResidual(torch.nn.Conv2d(2, 2, 3, padding=1),
+                                                     torch.nn.Sequential()))
+    x = rng.standard_normal((1, 2, 4, 5)).astype(np.float32)
+    np.testing.assert_allclose(interop.from_torch(tnet)(x),
+                               tnet(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from convnp.layers.module import Module
+from convnp.validate import check_bool, check_float, check_generator
 
 
 def gradcheck(f: Module | Callable, *inputs: np.ndarray, eps: float = 1e-6, atol: float = 1e-5,
@@ -39,13 +40,39 @@ def gradcheck(f: Module | Callable, *inputs: np.ndarray, eps: float = 1e-6, atol
         True. Raises ``AssertionError`` naming the array, the worst element, the analytic
         and numeric values and the relative error otherwise.
 
+    A Module is left as it was found: its buffers (BatchNorm's running statistics, which
+    the many forward passes in training mode would update) and its parameters' ``.grad``
+    are restored. A Module whose output changes between two calls on the same input (a
+    Dropout in training mode) cannot be checked, and is refused with that reason.
+
     Example:
         >>> from convnp.layers import Conv2d
         >>> conv = Conv2d(2, 3, 3, stride=(2, 1), rng=np.random.default_rng(0), dtype=np.float64)
         >>> gradcheck(conv, np.random.default_rng(1).standard_normal((2, 2, 5, 6)))
         True
     """
-    rng = rng if rng is not None else np.random.default_rng(0)
+    eps = check_float("gradcheck", "eps", eps, min=0, min_open=True)
+    check_float("gradcheck", "atol", atol, min=0)
+    check_float("gradcheck", "rtol", rtol, min=0)
+    check_bool("gradcheck", "directional", directional)
+    rng = check_generator("gradcheck", "rng", rng) or np.random.default_rng(0)
+    if not isinstance(f, Module):
+        return _gradcheck(f, inputs, eps, atol, rtol, directional, rng)
+    buffers = [(m, name, getattr(m, name).copy()) for m in f.modules()
+               for name in m._buffer_names]
+    grads = [p.grad.copy() for p in f.parameters()]
+    try:
+        return _gradcheck(f, inputs, eps, atol, rtol, directional, rng)
+    finally:
+        for m, name, value in buffers:
+            setattr(m, name, value)
+        for p, grad in zip(f.parameters(), grads):
+            p.grad[...] = grad
+
+
+def _gradcheck(f: Module | Callable, inputs: tuple[np.ndarray, ...], eps: float, atol: float,
+               rtol: float, directional: bool, rng: np.random.Generator) -> bool:
+    """``gradcheck`` once its arguments are checked."""
     if isinstance(f, Module):
         if len(inputs) != 1:
             raise ValueError(f"gradcheck: a Module takes one input, got {len(inputs)}")
@@ -54,7 +81,10 @@ def gradcheck(f: Module | Callable, *inputs: np.ndarray, eps: float = 1e-6, atol
         def run(xs):
             return f.forward(xs[0])
 
-        y = run(inputs)
+        if not np.array_equal(run(inputs), y := run(inputs), equal_nan=True):
+            raise ValueError("gradcheck: two forward passes on the same input gave different "
+                             "outputs, so finite differences mean nothing; a Dropout in "
+                             "training mode does this: call .eval() on the module first")
         g = rng.standard_normal(y.shape)
         f.zero_grad()
         grad_x = f.backward(g)

@@ -207,3 +207,35 @@ def test_summary_counts_the_parameters_inside_blocks(rng):
     assert [r.layer for r in table.rows] == ["Conv2d", "Residual", "Concat", "AvgPool2d"]
     assert table.total_params == 20 + 2 * 38 + 3 + 31
     assert table.rows[2].output_shape == (1, 2, 12, 14)
+
+
+def test_gradcheck_leaves_running_statistics_and_grads_as_they_were(rng):
+    net = Residual(conv_body(rng))
+    x = rng.standard_normal((2, 2, 4, 5))
+    net(x)
+    net.backward(np.ones((2, 2, 4, 5)))  # some accumulated gradients
+    before = {k: v.copy() for k, v in net.state_dict().items()}
+    grads = [p.grad.copy() for p in net.parameters()]
+    assert gradcheck(net, x)  # hundreds of forward passes in training mode
+    for key, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+    assert all(np.array_equal(p.grad, g) for p, g in zip(net.parameters(), grads))
+
+
+def test_gradcheck_refuses_a_random_module_with_the_reason(rng):
+    net = Sequential(Linear(3, 4, rng=rng, **F64), Dropout(0.5, rng=rng))
+    with pytest.raises(ValueError, match=r"two forward passes .* different outputs.*\.eval\(\)"):
+        gradcheck(net, rng.standard_normal((2, 3)))
+    assert gradcheck(net.eval(), rng.standard_normal((2, 3)))
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"eps": 0}, ValueError, r"gradcheck: eps must be > 0, got 0.0"),
+    ({"atol": "x"}, TypeError, r"gradcheck: atol must be a number, got str 'x'"),
+    ({"rtol": -1}, ValueError, r"gradcheck: rtol must be >= 0"),
+    ({"directional": 1}, TypeError, r"gradcheck: directional must be a bool"),
+    ({"rng": 0}, TypeError, r"gradcheck: rng must be a np.random.Generator"),
+])
+def test_gradcheck_checks_its_options(kwargs, error, message, rng):
+    with pytest.raises(error, match=message):
+        gradcheck(Linear(3, 2, rng=rng, **F64), rng.standard_normal((2, 3)), **kwargs)

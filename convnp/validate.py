@@ -235,16 +235,19 @@ def batch_axis_hint(x: np.ndarray, ndim: int) -> str:
     """The end of a wrong-ndim message: how to add the batch axis if ``x`` lacks only that.
 
     PyTorch's layers take one unbatched example; convnp's always want the batch axis.
+    An axis too few may also be a batch of another layout ((N, C, L) given to a 2-D
+    layer), hence the "if".
 
     Example:
         >>> batch_axis_hint(np.zeros((1, 28, 28)), 4)
-        '; one example needs a batch axis of size 1: x[None] has shape (1, 1, 28, 28)'
+        '; if x is one example, add a batch axis of size 1: x[None] has shape (1, 1, 28, 28)'
         >>> batch_axis_hint(np.zeros((2, 1, 28, 28, 1)), 4)
         ''
     """
     if x.ndim != ndim - 1:
         return ""
-    return f"; one example needs a batch axis of size 1: x[None] has shape {(1, *x.shape)}"
+    return (f"; if x is one example, add a batch axis of size 1: x[None] has shape "
+            f"{(1, *x.shape)}")
 
 
 def check_positive(layer: Any, *names: str) -> None:

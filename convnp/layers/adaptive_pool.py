@@ -28,6 +28,14 @@ def _check_size(layer: Module, size: int | None) -> None:
                          f"None, got {layer.output_size!r}")
 
 
+
+def _check_input(layer: Module, x: np.ndarray, ndim: int) -> None:
+    """``check_input``, and no empty spatial axis: a window needs at least one value."""
+    check_input(layer, x, ndim)
+    if min(x.shape[2:]) == 0:
+        raise ValueError(f"{type(layer).__name__}: every spatial axis needs at least one "
+                         f"value to average, got input of shape {x.shape}")
+
 class AdaptiveAvgPool1d(Module):
     """Average each channel of (N, C, L) over ``output_size`` adaptive windows.
 
@@ -55,7 +63,7 @@ class AdaptiveAvgPool1d(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(N, C, L) -> (N, C, L_out)."""
-        check_input(self, x, 3)
+        _check_input(self, x, 3)
         y, cache = adaptive_avg_pool1d_forward(x, self.output_size)
         self._save((cache, y.shape))
         return y
@@ -112,7 +120,7 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(N, C, H, W) -> (N, C, H_out, W_out)."""
-        check_input(self, x, 4)
+        _check_input(self, x, 4)
         out = tuple(n if m is None else m for n, m in zip(x.shape[2:], self._sizes))
         y, cache = adaptive_avg_pool2d_forward(x, out)
         self._save((cache, y.shape))

@@ -182,8 +182,9 @@ class Residual(Module):
     def __init__(self, body: Module, shortcut: Module | None = None) -> None:
         super().__init__()
         for name, m in (("body", body), ("shortcut", shortcut)):
-            if m is not None and not isinstance(m, Module):
-                raise TypeError(f"Residual: {name} must be a Module, got {type(m).__name__}")
+            if not isinstance(m, Module) and (m is not None or name == "body"):
+                what = "a Module" if name == "body" else "a Module or None (the identity)"
+                raise TypeError(f"Residual: {name} must be {what}, got {type(m).__name__}")
         _check_distinct("Residual", [m for m in (body, shortcut) if m is not None])
         self.body = body
         self.shortcut = shortcut

@@ -21,7 +21,7 @@ to register a parameter, like in PyTorch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -312,9 +312,13 @@ class Module:
         missing and unexpected keys are ignored; shape and dtype mismatches are always
         errors, and nothing is copied unless every value fits.
         """
+        cls = type(self).__name__
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{cls}.load_state_dict: expected a dict of arrays by name (as "
+                            f"state_dict() returns), got {type(state).__name__}")
+        check_bool(f"{cls}.load_state_dict", "strict", strict)
         params = {name: p.data for name, p in self.named_parameters()}
         params.update(self.named_buffers())
-        cls = type(self).__name__
         if strict:
             missing = [k for k in params if k not in state]
             unexpected = [k for k in state if k not in params]

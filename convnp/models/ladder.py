@@ -24,12 +24,10 @@ from convnp.layers import (
     ReLU,
     Sequential,
 )
+from convnp.models._checks import int_tuple, rng_and_dtype, sequence
 from convnp.models.lenet import d2l_init, lenet5
 from convnp.models.resnet import resnet
-
-
-def _rng(rng: np.random.Generator | None) -> np.random.Generator:
-    return rng if rng is not None else np.random.default_rng()
+from convnp.validate import check_bool, check_choice, check_int
 
 
 def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int,
@@ -72,15 +70,25 @@ def nin(widths: tuple[int, int, int] = (32, 64, 96), num_classes: int = 10, *,
       blocks is followed by BatchNorm2d. Without it this twelve-conv net with no
       normalisation trains slowly and unreliably; with it, the first epoch learns.
 
+    Args:
+        widths: channels of the first three blocks, three ints >= 1.
+        num_classes: channels of the last block, an int >= 1.
+        batch_norm: a bool.
+        rng: a ``np.random.Generator`` for the initial weights and the dropout (fresh
+            entropy if None).
+        dtype: parameter dtype, a floating one.
+
     **Shape:** (N, 1, 28, 28) -> (N, num_classes).
 
     Example:
         >>> nin(rng=np.random.default_rng(0))(np.zeros((2, 1, 28, 28), np.float32)).shape
         (2, 10)
     """
-    rng = _rng(rng)
+    c1, c2, c3 = int_tuple("nin", "widths", widths, length=3)
+    num_classes = check_int("nin", "num_classes", num_classes, min=1)
+    batch_norm = check_bool("nin", "batch_norm", batch_norm)
+    rng = rng_and_dtype("nin", rng, dtype)
     kw = {"rng": rng, "dtype": dtype}
-    c1, c2, c3 = widths
     return d2l_init(Sequential(
         nin_block(1, c1, 5, 2, 2, batch_norm=batch_norm, **kw), MaxPool2d(2),
         nin_block(c1, c2, 3, 1, 1, batch_norm=batch_norm, **kw), MaxPool2d(2),
@@ -109,13 +117,31 @@ def vgg(arch: tuple[tuple[int, int], ...] = ((1, 16), (1, 32), (2, 64)),
     layer's time is mostly memory traffic (im2col columns, BatchNorm, ReLU and pooling
     passes), which grows with the channels of the full-size maps.
 
+    Args:
+        arch: ``(num_convs, out_channels)`` pairs of ints >= 1, one per block. Each block
+            halves the size (28 -> 14 -> 7 -> 3 -> 1), so at most four blocks fit.
+        hidden, num_classes: units of the hidden and the output layers, ints >= 1.
+        batch_norm: a bool.
+        rng: a ``np.random.Generator`` for the initial weights and the dropout (fresh
+            entropy if None).
+        dtype: parameter dtype, a floating one.
+
     **Shape:** (N, 1, 28, 28) -> (N, num_classes).
 
     Example:
         >>> vgg(rng=np.random.default_rng(0))(np.zeros((2, 1, 28, 28), np.float32)).shape
         (2, 10)
     """
-    rng = _rng(rng)
+    pair = "a (num_convs, out_channels) pair of ints"
+    blocks = sequence("vgg", "arch", arch, "a tuple of (num_convs, out_channels) pairs")
+    arch = [int_tuple("vgg", f"arch[{i}]", b, length=2, what=pair) for i, b in enumerate(blocks)]
+    if 28 // 2 ** len(arch) == 0:
+        raise ValueError(f"vgg: arch has {len(arch)} blocks, but each block's 2x2 max-pool "
+                         f"halves the 28x28 input (28 -> 14 -> 7 -> 3 -> 1), so at most 4 fit")
+    hidden = check_int("vgg", "hidden", hidden, min=1)
+    num_classes = check_int("vgg", "num_classes", num_classes, min=1)
+    batch_norm = check_bool("vgg", "batch_norm", batch_norm)
+    rng = rng_and_dtype("vgg", rng, dtype)
     kw = {"rng": rng, "dtype": dtype}
     net, channels, size = Sequential(), 1, 28
     for num_convs, out_channels in arch:
@@ -173,13 +199,30 @@ def densenet(growth_rate: int = 16, block_config: tuple[int, ...] = (4, 4),
     layers fit (7 -> 3 pixels; a third block would work on a single pixel), with growth
     16 and a 32-channel stem, half of d2l's widths.
 
+    Args:
+        growth_rate: channels each dense layer adds, an int >= 1.
+        block_config: dense layers per block, ints >= 1. At most three blocks fit, as
+            the transitions halve the size (7 -> 3 -> 1); a third block works on 1x1
+            maps, so in training its BatchNorm layers need batches of two or more.
+        stem_channels, num_classes: ints >= 1.
+        rng: a ``np.random.Generator`` for the initial weights (fresh entropy if None).
+        dtype: parameter dtype, a floating one.
+
     **Shape:** (N, 1, 28, 28) -> (N, num_classes).
 
     Example:
         >>> densenet(rng=np.random.default_rng(0))(np.zeros((2, 1, 28, 28), np.float32)).shape
         (2, 10)
     """
-    rng = _rng(rng)
+    growth_rate = check_int("densenet", "growth_rate", growth_rate, min=1)
+    block_config = int_tuple("densenet", "block_config", block_config)
+    if len(block_config) > 3:
+        raise ValueError(f"densenet: block_config has {len(block_config)} blocks, but the stem "
+                         f"shrinks the 28x28 input to 7x7 and each transition halves it "
+                         f"(7 -> 3 -> 1), so at most 3 fit, got {block_config}")
+    stem_channels = check_int("densenet", "stem_channels", stem_channels, min=1)
+    num_classes = check_int("densenet", "num_classes", num_classes, min=1)
+    rng = rng_and_dtype("densenet", rng, dtype)
     kw = {"rng": rng, "dtype": dtype}
     net = Sequential(Conv2d(1, stem_channels, 3, stride=2, padding=1, bias=False, **kw),
                      BatchNorm2d(stem_channels, dtype=dtype), ReLU(), MaxPool2d(2))
@@ -206,17 +249,22 @@ def ladder_model(name: str, *, rng: np.random.Generator | None = None,
 
     ``'lenet'`` is ``lenet5('modern')``, ``'bn-lenet'`` is ``lenet5('batchnorm')``.
 
+    Args:
+        name: one of the strings in ``LADDER``.
+        rng: a ``np.random.Generator`` for the initial weights (fresh entropy if None).
+        dtype: parameter dtype, a floating one.
+
     **Shape:** (N, 1, 28, 28) -> (N, 10).
 
     Example:
         >>> ladder_model("bn-lenet", rng=np.random.default_rng(0))[1]
         BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
     """
+    check_choice("ladder_model", "name", name, LADDER)
+    rng_and_dtype("ladder_model", rng, dtype)
     builders = {"lenet": lambda: lenet5("modern", rng=rng, dtype=dtype),
                 "bn-lenet": lambda: lenet5("batchnorm", rng=rng, dtype=dtype),
                 "nin": lambda: nin(rng=rng, dtype=dtype), "vgg": lambda: vgg(rng=rng, dtype=dtype),
                 "resnet": lambda: resnet(rng=rng, dtype=dtype),
                 "densenet": lambda: densenet(rng=rng, dtype=dtype)}
-    if name not in builders:
-        raise ValueError(f"ladder_model: name must be one of {LADDER}, got {name!r}")
     return builders[name]()

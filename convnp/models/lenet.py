@@ -18,6 +18,8 @@ from convnp.layers import (
     Sequential,
     Sigmoid,
 )
+from convnp.models._checks import rng_and_dtype
+from convnp.validate import check_choice
 
 
 def d2l_init(model: Module, rng: np.random.Generator) -> Module:
@@ -59,8 +61,8 @@ def lenet5(variant: str = "modern", *, rng: np.random.Generator | None = None,
 
     Args:
         variant: ``'modern'``, ``'classic'`` or ``'batchnorm'``.
-        rng: generator for the initial weights (fresh entropy if None).
-        dtype: parameter dtype.
+        rng: a ``np.random.Generator`` for the initial weights (fresh entropy if None).
+        dtype: parameter dtype, a floating one.
 
     **Shape:** (N, 1, 28, 28) -> (N, 10). Feature maps: 28 -> 28 -> 14 -> 10 -> 5 -> 400
     -> 120 -> 84 -> 10 (``'batchnorm'``: 28 -> 24 -> 12 -> 8 -> 4 -> 256 -> 120 -> 84 -> 10).
@@ -74,10 +76,8 @@ def lenet5(variant: str = "modern", *, rng: np.random.Generator | None = None,
         >>> sum(p.data.size for p in lenet5("batchnorm").parameters())
         44878
     """
-    if variant not in ("modern", "classic", "batchnorm"):
-        raise ValueError(f"lenet5: variant must be 'modern', 'classic' or 'batchnorm', got "
-                         f"{variant!r}")
-    rng = rng if rng is not None else np.random.default_rng()
+    check_choice("lenet5", "variant", variant, ("modern", "classic", "batchnorm"))
+    rng = rng_and_dtype("lenet5", rng, dtype)
     kw = {"rng": rng, "dtype": dtype}
     if variant == "batchnorm":
         return d2l_init(Sequential(

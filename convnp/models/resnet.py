@@ -14,7 +14,20 @@ from convnp.layers import (
     Residual,
     Sequential,
 )
+from convnp.models._checks import int_tuple, rng_and_dtype
 from convnp.models.lenet import d2l_init
+from convnp.validate import check_int
+
+
+def _check_conv_args(owner: str, in_channels, out_channels, filter_size, stride, padding,
+                     rng, dtype) -> tuple[int, int, int, int, int]:
+    """Check ConvBlock's and ResBlock's arguments; return the five sizes as ints."""
+    rng_and_dtype(owner, rng, dtype)
+    return (check_int(owner, "in_channels", in_channels, min=1),
+            check_int(owner, "out_channels", out_channels, min=1),
+            check_int(owner, "filter_size", filter_size, min=1),
+            check_int(owner, "stride", stride, min=1),
+            check_int(owner, "padding", padding, min=0))
 
 
 def ConvBlock(in_channels: int, out_channels: int, filter_size: int, stride: int = 1,
@@ -23,9 +36,11 @@ def ConvBlock(in_channels: int, out_channels: int, filter_size: int, stride: int
     """The CMU 11-785 homework's ConvBlock: ``Conv2d`` followed by ``BatchNorm2d``.
 
     Args:
-        in_channels, out_channels, filter_size, stride, padding: of the Conv2d (square).
-        rng: generator for the convolution's initial weights (fresh entropy if None).
-        dtype: parameter dtype.
+        in_channels, out_channels, filter_size, stride, padding: of the Conv2d (square),
+            ints; padding >= 0, the others >= 1.
+        rng: a ``np.random.Generator`` for the convolution's initial weights (fresh
+            entropy if None).
+        dtype: parameter dtype, a floating one.
 
     **Shape:** (N, C_in, H, W) -> (N, C_out, H_out, W_out), with
     ``H_out = floor((H + 2 padding - filter_size)/stride) + 1`` (W likewise).
@@ -35,6 +50,8 @@ def ConvBlock(in_channels: int, out_channels: int, filter_size: int, stride: int
         >>> block(np.zeros((2, 1, 7, 9), np.float32)).shape
         (2, 4, 4, 5)
     """
+    in_channels, out_channels, filter_size, stride, padding = _check_conv_args(
+        "ConvBlock", in_channels, out_channels, filter_size, stride, padding, rng, dtype)
     return Sequential(Conv2d(in_channels, out_channels, filter_size, stride, padding, rng=rng,
                              dtype=dtype),
                       BatchNorm2d(out_channels, dtype=dtype))
@@ -65,9 +82,10 @@ def ResBlock(in_channels: int, out_channels: int, filter_size: int, stride: int 
       one, ``M/(M-1)`` times larger (``M = N*H*W``), which changes eval-mode outputs.
 
     Args:
-        in_channels, out_channels, filter_size, stride, padding: as for the first conv.
-        rng: generator for the initial weights (fresh entropy if None).
-        dtype: parameter dtype.
+        in_channels, out_channels, filter_size, stride, padding: as for the first conv,
+            ints; padding >= 0, the others >= 1.
+        rng: a ``np.random.Generator`` for the initial weights (fresh entropy if None).
+        dtype: parameter dtype, a floating one.
 
     Returns:
         ``Sequential(Residual(main, shortcut), ReLU())``, so the keys of the state dict
@@ -82,6 +100,8 @@ def ResBlock(in_channels: int, out_channels: int, filter_size: int, stride: int 
         >>> type(block[0].shortcut).__name__, ResBlock(8, 8, 1, 1, 0)[0].shortcut
         ('Sequential', None)
     """
+    in_channels, out_channels, filter_size, stride, padding = _check_conv_args(
+        "ResBlock", in_channels, out_channels, filter_size, stride, padding, rng, dtype)
     kw = {"rng": rng, "dtype": dtype}
     main = Sequential(ConvBlock(in_channels, out_channels, filter_size, stride, padding, **kw),
                       ReLU(), ConvBlock(out_channels, out_channels, 1, 1, 0, **kw))
@@ -140,11 +160,11 @@ def resnet(widths: tuple[int, ...] = (16, 32, 64, 128), blocks: tuple[int, ...] 
     (``d2l_init``: Xavier-uniform for every convolution and linear layer).
 
     Args:
-        widths: channels of each stage (the stem has ``widths[0]``).
-        blocks: basic blocks per stage.
-        num_classes, in_channels: of the data.
-        rng: generator for the initial weights (fresh entropy if None).
-        dtype: parameter dtype.
+        widths: channels of each stage (the stem has ``widths[0]``), ints >= 1.
+        blocks: basic blocks per stage, ints >= 1, as many as ``widths``.
+        num_classes, in_channels: of the data, ints >= 1.
+        rng: a ``np.random.Generator`` for the initial weights (fresh entropy if None).
+        dtype: parameter dtype, a floating one.
 
     **Shape:** (N, in_channels, 28, 28) -> (N, num_classes); any H, W >= 1 work.
 
@@ -155,10 +175,13 @@ def resnet(widths: tuple[int, ...] = (16, 32, 64, 128), blocks: tuple[int, ...] 
         >>> sum(p.data.size for p in net.parameters())
         701178
     """
-    if len(widths) != len(blocks) or not widths:
-        raise ValueError(f"resnet: widths and blocks must have the same positive length, got "
-                         f"{widths} and {blocks}")
-    rng = rng if rng is not None else np.random.default_rng()
+    widths, blocks = int_tuple("resnet", "widths", widths), int_tuple("resnet", "blocks", blocks)
+    if len(widths) != len(blocks):
+        raise ValueError(f"resnet: widths and blocks must have the same length (one entry per "
+                         f"stage), got {widths} and {blocks}")
+    num_classes = check_int("resnet", "num_classes", num_classes, min=1)
+    in_channels = check_int("resnet", "in_channels", in_channels, min=1)
+    rng = rng_and_dtype("resnet", rng, dtype)
     kw = {"rng": rng, "dtype": dtype}
     net = Sequential(Conv2d(in_channels, widths[0], 3, 2, 1, bias=False, **kw),
                      BatchNorm2d(widths[0], dtype=dtype), ReLU())

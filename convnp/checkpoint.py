@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import zipfile
+from typing import Any
 
 import numpy as np
 
@@ -45,9 +46,10 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer=None,
         >>> save_checkpoint(path, model)
         >>> load_checkpoint(path, Linear(3, 2, rng=np.random.default_rng(1)))
     """
-    arrays: dict[str, np.ndarray] = {"format_version": np.array(FORMAT_VERSION)}
     parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "loader": loader,
              "history": history}
+    _check_arguments("save_checkpoint", path, parts)
+    arrays: dict[str, np.ndarray] = {"format_version": np.array(FORMAT_VERSION)}
     for prefix, part in parts.items():
         if part is not None:
             for key, value in part.state_dict().items():
@@ -75,6 +77,8 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer=None, *, s
             generator state, an incomplete history). The message names the file and the
             field.
     """
+    _check_arguments("load_checkpoint", path, {"model": model, "optimizer": optimizer,
+                                               "scheduler": scheduler, "loader": loader})
     where = f"load_checkpoint: {path}"
     arrays = _read(path, where)
     _check_format_version(arrays.get("format_version"), where)
@@ -106,6 +110,21 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer=None, *, s
     return History.from_state_dict(history) if history else None
 
 
+def _check_arguments(fn: str, path: Any, parts: dict[str, Any]) -> None:
+    """Raise a TypeError naming ``fn`` for a path that is not one, or a part of the wrong kind."""
+    if not isinstance(path, (str, os.PathLike)):
+        swapped = " (the arguments are (path, model))" if isinstance(path, Module) else ""
+        raise TypeError(f"{fn}: path must be a str or os.PathLike, got "
+                        f"{type(path).__name__}{swapped}")
+    if not isinstance(parts["model"], Module):
+        raise TypeError(f"{fn}: model must be a convnp Module, got "
+                        f"{type(parts['model']).__name__}")
+    for name, part in parts.items():
+        if part is not None and not hasattr(part, "state_dict"):
+            raise TypeError(f"{fn}: {name} must have a state_dict() (a convnp {name}), got "
+                            f"{type(part).__name__}")
+
+
 def _read(path: str | os.PathLike, where: str) -> dict[str, np.ndarray]:
     try:
         data = np.load(path, allow_pickle=False)
@@ -114,8 +133,10 @@ def _read(path: str | os.PathLike, where: str) -> dict[str, np.ndarray]:
         with data:
             return {key: data[key] for key in data.files}
     except (ValueError, EOFError, zipfile.BadZipFile) as error:
+        # NumPy takes any other file for a pickle and suggests allow_pickle=True: not here
+        reason = "it is not an .npz archive" if "pickle" in str(error) else str(error)
         raise ValueError(f"{where} is not a readable convnp .npz checkpoint "
-                         f"({error})") from error
+                         f"({reason})") from error
 
 
 def _check_format_version(version: np.ndarray | None, where: str) -> None:

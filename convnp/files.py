@@ -29,6 +29,9 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
 
     Raises:
         FileNotFoundError: if the folder of ``path`` does not exist (naming it).
+        IsADirectoryError: if ``path`` is a folder.
+        OSError: if the folder cannot be written; the message names ``path``, not the
+            temporary file.
 
     Example:
         >>> import os, tempfile
@@ -41,8 +44,15 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder; give a file name")
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
+    except OSError as error:
+        raise type(error)(error.errno, f"cannot write {path}: the folder {path.parent} "
+                                       f"refuses new files ({error.strerror})") from error
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

@@ -33,3 +33,18 @@ def test_a_missing_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"the folder .*nowhere does not exist"):
         with atomic_writer(tmp_path / "nowhere" / "out.bin"):
             pass
+
+
+def test_a_folder_as_the_target_is_named(tmp_path):
+    with pytest.raises(IsADirectoryError, match=f"cannot write {tmp_path}: it is a folder"):
+        with atomic_writer(tmp_path):
+            pass
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_folder_that_refuses_files_is_named_not_the_temporary_file():
+    with pytest.raises(OSError, match=r"cannot write /proc/x.npz: the folder /proc refuses") as e:
+        with atomic_writer("/proc/x.npz"):
+            pass
+    assert ".part" not in str(e.value)

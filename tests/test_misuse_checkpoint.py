@@ -194,3 +194,30 @@ def test_fit_and_evaluate_check_their_other_arguments():
         trainer.evaluate(np.zeros((2, 2, 2), np.float32), np.zeros(2, np.int64), batch_size=0)
     with pytest.raises(TypeError, match="Trainer.predict: batch_size must be an int"):
         trainer.predict(np.zeros((2, 2, 2), np.float32), batch_size=None)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda p, m: save_checkpoint(m, p), r"save_checkpoint: path must be a str or os.PathLike, "
+                                         r"got Sequential \(the arguments are \(path, model\)\)"),
+    (lambda p, m: load_checkpoint(m, p), r"load_checkpoint: path must be a str .* got Sequential"),
+    (lambda p, m: save_checkpoint(p, None), r"save_checkpoint: model must be a convnp Module, "
+                                            r"got NoneType"),
+    (lambda p, m: load_checkpoint(p, m.state_dict()), r"load_checkpoint: model must be a convnp "
+                                                      r"Module, got dict"),
+    (lambda p, m: save_checkpoint(p, m, {"lr": 0.1}), r"save_checkpoint: optimizer must have a "
+                                                      r"state_dict\(\)"),
+])
+def test_arguments_of_the_wrong_kind_are_named(tmp_path, call, message):
+    model = Sequential(Linear(2, 2, rng=np.random.default_rng(0)))
+    with pytest.raises(TypeError, match=message):
+        call(str(tmp_path / "ckpt.npz"), model)
+
+
+@pytest.mark.parametrize("content", [b"hello, not a checkpoint", bytes(range(256)) * 3])
+def test_a_file_that_is_not_an_npz_gets_no_advice_to_unpickle_it(tmp_path, content):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"junk.npz is not a readable convnp .npz checkpoint "
+                                         r"\(it is not an .npz archive\)") as e:
+        load_checkpoint(path, Sequential(Linear(2, 2)))
+    assert "pickle" not in str(e.value)

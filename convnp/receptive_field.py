@@ -18,12 +18,14 @@ dilation ``d`` has the effective kernel size ``k_eff = d(k-1) + 1`` and maps the
     first_out = first_in - p * j_in
 
 Layers that keep the grid (activations, Dropout, Identity, ...) change nothing. At
-``Flatten`` or ``Linear`` the grid ends and the table stops. ``Flatten`` only reshapes:
+``Flatten``, ``Linear`` or a global average pool (an adaptive pool to one pixel, which
+averages the whole grid, as in ResNet, NiN and DenseNet) the grid ends and the table
+stops. ``Flatten`` only reshapes:
 each of its features is one pixel of the last grid and still sees that pixel's
-``r x r`` field. A ``Linear`` layer after it mixes all of them, so each of its outputs
-sees every input pixel that some window reads. The arithmetic is checked against a
-forward pass of zeros, so a layer that changes the grid in some unknown way is an error
-rather than a wrong table.
+``r x r`` field. A ``Linear`` layer after it (or a global average pool) mixes all of
+them, so each of its outputs sees every input pixel that some window reads. The
+arithmetic is checked against a forward pass of zeros, so a layer that changes the grid
+in some unknown way is an error rather than a wrong table.
 
 Derivation and worked examples: ``docs/07_receptive_fields.md``.
 """
@@ -35,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from convnp.functional.shapes import conv_output_size, ntuple, pool_output_size
+from convnp.layers.adaptive_pool import AdaptiveAvgPool1d, AdaptiveAvgPool2d
 from convnp.layers.container import Concat, Residual, Sequential
 from convnp.layers.conv import Conv1d, Conv2d
 from convnp.layers.linear import Flatten, Linear
@@ -46,6 +49,7 @@ Sizes = tuple[int, ...]
 
 CONVOLUTIONS = (Conv1d, Conv2d)
 POOLINGS = (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d)
+ADAPTIVE_POOLS = (AdaptiveAvgPool1d, AdaptiveAvgPool2d)
 
 
 class RFRow(NamedTuple):
@@ -163,10 +167,11 @@ def receptive_field(model: Module, input_size: int | Sizes) -> ReceptiveField:
     ``n_out = floor((n_in + 2p - k_eff)/s) + 1``, ``r_out = r_in + (k_eff - 1) j_in``,
     ``j_out = j_in s``, ``first_out = first_in - p j_in``; the input starts with
     ``r = j = 1``, ``first = 0``. Nested ``Sequential`` containers are opened up; the
-    table stops at the first ``Flatten`` or ``Linear``. Each branch of a ``Residual`` or
-    ``Concat`` starts from the block's input and adds its own rows; after the block the
-    field is the union of the branches' fields (the largest of them, for branches
-    centred alike), and branches with different jumps are an error naming the block.
+    table stops at the first ``Flatten``, ``Linear`` or global average pool. Each branch
+    of a ``Residual`` or ``Concat`` starts from the block's input and adds its own rows;
+    after the block the field is the union of the branches' fields (the largest of them,
+    for branches centred alike), and branches with different jumps are an error naming
+    the block.
 
     Args:
         model: a layer or a ``Sequential`` of convnp layers.
@@ -212,21 +217,23 @@ def _walk(layers: list[tuple[str, Module]], x: np.ndarray, state: _State, rows: 
           container: str | None) -> tuple[np.ndarray, _State, bool]:
     """Push ``x`` through ``layers``, appending a row per conv/pool layer.
 
-    Returns the output, the state after the last layer, and whether a ``Flatten`` or
-    ``Linear`` ended the grid. ``container`` names the enclosing Residual/Concat, if any.
+    Returns the output, the state after the last layer, and whether a ``Flatten``,
+    ``Linear`` or global average pool ended the grid. ``container`` names the enclosing
+    Residual/Concat, if any.
     """
     n, r, j, first = state
     for name, layer in layers:
-        if isinstance(layer, (Flatten, Linear)):
+        ends = isinstance(layer, (Flatten, Linear))
+        if isinstance(layer, (Residual, Concat)):
+            n, r, j, first = _branches(name, layer, x, (n, r, j, first), rows)
+        x = layer(x)
+        # a global average pool: each output averages the whole grid, as Linear mixes it
+        ends = ends or isinstance(layer, ADAPTIVE_POOLS) and set(x.shape[2:]) == {1}
+        if ends:
             if container is not None:
                 raise ValueError(f"receptive_field: layer {name!r} ({type(layer).__name__}) "
                                  f"ends the grid inside the branch of {container}")
             return x, (n, r, j, first), True
-        if isinstance(layer, (Residual, Concat)):
-            n, r, j, first = _branches(name, layer, x, (n, r, j, first), rows)
-            x = layer(x)
-        else:
-            x = layer(x)
         if isinstance(layer, CONVOLUTIONS + POOLINGS):
             k, s, d, p, n_out = _window(layer, n)
             r_out = tuple(ri + di * (ki - 1) * ji for ri, ki, di, ji in zip(r, k, d, j))

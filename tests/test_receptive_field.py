@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from convnp import receptive_field
 from convnp.layers import (
+    AdaptiveAvgPool2d,
     AvgPool2d,
     Conv1d,
     Conv2d,
@@ -217,3 +218,19 @@ def test_bottom_up_table_agrees_with_top_down_mapping(layers):
     assert table.first[0] + last * table.j[0] == lo
     assert table.j[0] == int(np.prod([s for _, s, _, _ in layers]))
     assert table.n == net(np.zeros((1, 1, size, size), np.float32)).shape[2:] == (n, n)
+
+
+@pytest.mark.parametrize("name", ["nin", "resnet", "densenet"])
+def test_a_global_average_pool_ends_the_grid_like_flatten(name):
+    from convnp.models import ladder_model
+
+    net = ladder_model(name, rng=np.random.default_rng(0))
+    pool = next(i for i, layer in enumerate(net) if isinstance(layer, AdaptiveAvgPool2d))
+    with_flatten = Sequential(*net[:pool], Flatten())  # the same layers, then the end
+    assert receptive_field(net, 28).rows == receptive_field(with_flatten, 28).rows
+
+
+def test_an_adaptive_pool_to_more_than_one_pixel_is_still_refused():
+    net = Sequential(Conv2d(1, 2, 3), AdaptiveAvgPool2d((2, 1)), Flatten())
+    with pytest.raises(ValueError, match=r"layer '1' \(AdaptiveAvgPool2d\) turned a grid"):
+        receptive_field(net, (7, 9))

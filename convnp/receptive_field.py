@@ -195,6 +195,9 @@ def receptive_field(model: Module, input_size: int | Sizes) -> ReceptiveField:
         3 (Conv2d)       16     4     2  3  1  1  1     16      8      2     -3
         receptive field 8 x 8, jump 2 x 2
     """
+    if not isinstance(model, Module):
+        raise TypeError(f"receptive_field: model must be a convnp Module, got "
+                        f"{type(model).__name__}")
     windowed = [m for m in model.modules() if isinstance(m, CONVOLUTIONS + POOLINGS)]
     n_dims = windowed[0].n_dims if windowed else (1 if isinstance(input_size, int) else
                                                   len(input_size))

@@ -24,6 +24,7 @@ import numpy as np
 
 from convnp.layers.container import Sequential
 from convnp.layers.module import Module, inspection_mode
+from convnp.validate import check_float_dtype, int_tuple
 
 
 def named_layers(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
@@ -182,8 +183,12 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: np.dtype | None 
         Input: (1, 1, 8, 10) float32, 320 B
         Activations (all layer outputs): 2.29 KB
     """
-    input_shape = tuple(int(n) for n in input_shape)
-    dtype = np.dtype(dtype) if dtype is not None else model_dtype(model)
+    if not isinstance(model, Module):
+        raise TypeError(f"summary: model must be a convnp Module, got {type(model).__name__}")
+    input_shape = int_tuple("summary", "input_shape", input_shape,
+                            what="the input's shape with its batch axis, a tuple of ints")
+    dtype = (check_float_dtype("summary", "dtype", dtype) if dtype is not None
+             else model_dtype(model))
     rows, activation_bytes = [], 0
     x = np.zeros(input_shape, dtype=dtype)
     with inspection_mode(model):

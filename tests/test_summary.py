@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convnp import summary
+from convnp import receptive_field, summary
 from convnp.layers import (
     Conv2d,
     Dropout,
@@ -131,3 +131,20 @@ def test_format_bytes():
     assert format_bytes(1024) == "1.00 KB"
     assert format_bytes(5 * 2**20 + 2**19) == "5.50 MB"
     assert format_bytes(3 * 2**40) == "3072.00 GB"
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda net: summary(net, 28), TypeError, r"summary: input_shape must be the input's shape "
+                                              r"with its batch axis, a tuple of ints, got int 28"),
+    (lambda net: summary(net, (1, 1, -28, 28)), ValueError, r"input_shape\[2\] must be >= 1"),
+    (lambda net: summary(net, (1, 1, 28, 28.5)), TypeError, r"input_shape\[3\] must be an int"),
+    (lambda net: summary(net, (1, 1, 28, 28), dtype="flaot32"), TypeError,
+     r"summary: dtype must be a floating NumPy dtype"),
+    (lambda net: summary(lambda x: x, (1, 2)), TypeError,
+     r"summary: model must be a convnp Module, got function"),
+    (lambda net: receptive_field("net", 28), TypeError,
+     r"receptive_field: model must be a convnp Module, got str"),
+])
+def test_arguments_of_the_wrong_kind_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call(lenet5(rng=np.random.default_rng(0)))

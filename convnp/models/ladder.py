@@ -24,10 +24,16 @@ from convnp.layers import (
     ReLU,
     Sequential,
 )
-from convnp.models._checks import int_tuple, rng_and_dtype, sequence
 from convnp.models.lenet import d2l_init, lenet5
 from convnp.models.resnet import resnet
-from convnp.validate import check_bool, check_choice, check_int
+from convnp.validate import (
+    check_bool,
+    check_choice,
+    check_int,
+    int_tuple,
+    rng_and_dtype,
+    sequence,
+)
 
 
 def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int,

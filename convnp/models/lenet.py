@@ -18,8 +18,7 @@ from convnp.layers import (
     Sequential,
     Sigmoid,
 )
-from convnp.models._checks import rng_and_dtype
-from convnp.validate import check_choice
+from convnp.validate import check_choice, rng_and_dtype
 
 
 def d2l_init(model: Module, rng: np.random.Generator) -> Module:

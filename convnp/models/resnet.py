@@ -14,9 +14,8 @@ from convnp.layers import (
     Residual,
     Sequential,
 )
-from convnp.models._checks import int_tuple, rng_and_dtype
 from convnp.models.lenet import d2l_init
-from convnp.validate import check_int
+from convnp.validate import check_int, int_tuple, rng_and_dtype
 
 
 def _check_conv_args(owner: str, in_channels, out_channels, filter_size, stride, padding,

@@ -197,6 +197,21 @@ def test_verify_checks_md5_of_decompressed_bytes(tmp_path):
     assert str(tmp_path / "t10k-images-idx3-ubyte.gz") in str(info.value)
 
 
+@pytest.mark.parametrize("load, other_md5", [(load_fashion_mnist, mnist.MNIST_MD5),
+                                              (load_mnist, mnist.FASHION_MNIST_MD5)])
+def test_the_other_datasets_files_are_named_not_trained_on(tmp_path, monkeypatch, load,
+                                                            other_md5):
+    images = np.zeros((10000, 28, 28), np.uint8)  # a full-size test split
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(10000, np.uint8))
+    load("test", root=tmp_path, download=False)  # matches neither published sum: it loads
+    monkeypatch.setitem(other_md5, "t10k-images-idx3-ubyte",
+                        hashlib.md5(encode_idx(images)).hexdigest())
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte.gz is (Fashion-)?MNIST's "
+                                         r"t10k-images-idx3-ubyte, not"):
+        load("test", root=tmp_path, download=False)
+
+
 # --- the real files -------------------------------------------------------------------------
 
 def real_root(dataset: str = "mnist") -> Path:
@@ -310,3 +325,10 @@ def test_load_or_sample_falls_back_with_the_reason(tmp_path):
 def test_load_or_sample_loads_the_full_dataset_when_present():
     *data, fallback = load_or_sample("mnist", root=real_root(), download=False)
     assert fallback is None and data[0].shape == (60000, 28, 28)
+
+
+def test_a_real_mnist_folder_given_for_fashion_mnist_is_named():
+    root = real_root("mnist") / "mnist"
+    with pytest.raises(ValueError, match=r"is MNIST's t10k-images-idx3-ubyte, not "
+                                         r"Fashion-MNIST's"):
+        load_fashion_mnist("test", root=root, download=False)

@@ -295,6 +295,22 @@ def _check(images: np.ndarray, labels: np.ndarray, paths: Sequence[Path], split:
                          f"the full {split!r} split, got {len(images)}")
 
 
+def _refuse_the_other_dataset(spec: _Dataset, name: str, path: Path, data: bytes,
+                              caller: str) -> None:
+    """Raise a ValueError if a full-size image file is the other dataset's.
+
+    MNIST and Fashion-MNIST use the same file names, so a folder of the one is easily
+    given for the other, and both train without complaint. One MD5 of the decompressed
+    images (60 ms for the training set) tells them apart; only a positive match with the
+    other dataset's published sum is an error, so other copies still load.
+    """
+    other = _FASHION if spec is _MNIST else _MNIST
+    if _md5(data) == other.md5[name]:
+        raise ValueError(f"{caller}: {path} is {other.title}'s {name}, not {spec.title}'s "
+                         f"(the two datasets use the same file names); give the folder of "
+                         f"{spec.title} instead")
+
+
 def _load(spec: _Dataset, split: str, root: str | os.PathLike | None, download: bool,
           verify: bool, mirrors: Sequence[str] | None, checksums: Mapping[str, str] | None,
           timeout: float, caller: str) -> tuple[np.ndarray, np.ndarray]:
@@ -317,6 +333,8 @@ def _load(spec: _Dataset, split: str, root: str | os.PathLike | None, download: 
     contents = [read_idx_bytes(path) for path in paths]
     images, labels = (decode_idx(data, str(path)) for data, path in zip(contents, paths))
     _check(images, labels, paths, split, verify, caller)
+    if len(images) == SPLIT_SIZES[split]:
+        _refuse_the_other_dataset(spec, names[0], paths[0], contents[0], caller)
     if verify:
         for name, path, data in zip(names, paths, contents):
             if _md5(data) != spec.md5[name]:

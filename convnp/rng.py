@@ -32,11 +32,21 @@ def restore_generator(rng: np.random.Generator, saved: np.ndarray, owner: str) -
     """Put ``rng`` back in the state ``generator_state`` saved.
 
     Raises:
-        ValueError: naming ``owner`` if the state is for another kind of bit generator.
+        ValueError: naming ``owner`` if the state is not one ``generator_state`` wrote, or
+            is for another kind of bit generator.
     """
-    state = json.loads(np.asarray(saved).item())
+    try:
+        state = json.loads(np.asarray(saved).item())
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{owner}: the saved generator state is not the JSON text that "
+                         f"generator_state writes ({type(error).__name__}: {error})") from error
     expected = type(rng.bit_generator).__name__
-    if state.get("bit_generator") != expected:
-        raise ValueError(f"{owner}: saved state is for bit generator "
-                         f"{state.get('bit_generator')!r}, this one uses {expected!r}")
-    rng.bit_generator.state = state
+    if not isinstance(state, dict) or state.get("bit_generator") != expected:
+        got = state.get("bit_generator") if isinstance(state, dict) else state
+        raise ValueError(f"{owner}: saved state is for bit generator {got!r}, this one uses "
+                         f"{expected!r}")
+    try:
+        rng.bit_generator.state = state
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"{owner}: the saved {expected} state is malformed "
+                         f"({type(error).__name__}: {error})") from error

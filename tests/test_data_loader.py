@@ -244,3 +244,19 @@ def test_train_val_split_errors(n_y, fraction, message):
     x, _ = digits(10)
     with pytest.raises(ValueError, match=f"train_val_split: .*{message}"):
         train_val_split(x, np.zeros(n_y), fraction)
+
+
+@pytest.mark.parametrize("state, error, message", [
+    (None, TypeError, r"expected a dict with the key 'rng_state' .* got NoneType"),
+    ({"rng_state": np.array("garbage")}, ValueError, r"the saved generator state is not the JSON"),
+    ({"rng_state": np.array("[1, 2]")}, ValueError, r"saved state is for bit generator \[1, 2\]"),
+    ({"rng_state": np.array('{"bit_generator": "PCG64", "state": 5}')}, ValueError,
+     r"the saved PCG64 state is malformed"),
+])
+def test_a_bad_saved_state_is_named_and_changes_nothing(state, error, message):
+    loader = DataLoader(np.zeros((4, 2, 2), np.float32), np.zeros(4, np.int64), 2,
+                        rng=np.random.default_rng(0))
+    before = loader.rng.bit_generator.state
+    with pytest.raises(error, match=f"DataLoader.load_state_dict: {message}"):
+        loader.load_state_dict(state)
+    assert loader.rng.bit_generator.state == before

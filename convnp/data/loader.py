@@ -17,7 +17,7 @@ state is never used, so a run is reproducible from its seeds alone.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -168,6 +168,9 @@ class DataLoader:
         Raises:
             ValueError: if the key is missing or the state is for a different bit generator.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"DataLoader.load_state_dict: expected a dict with the key "
+                            f"'rng_state' (as state_dict() returns), got {type(state).__name__}")
         if "rng_state" not in state:
             raise ValueError(f"DataLoader.load_state_dict: expected the key 'rng_state', got "
                              f"keys {sorted(state)}")

@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 
+from convnp.cli import check_data_dir, check_range, check_training_flags
 from convnp.data import DataLoader, load_mnist_sample, load_or_sample
 from convnp.layers import Conv1d, Flatten, Linear, ReLU, Sequential
 from convnp.layers.module import inspection_mode
@@ -158,7 +159,24 @@ def train(model: Sequential, data, args: argparse.Namespace, seed: int) -> dict[
     return {"accuracy": accuracy, "seconds_per_epoch": float(np.mean(history.seconds))}
 
 
+def parse_sizes(p: argparse.ArgumentParser, flag: str, text: str,
+                count: int | None = None) -> tuple[int, ...]:
+    """Return ``"96,64,32"`` as ``(96, 64, 32)``; ``p.error`` unless all are ints >= 1.
+
+    ``count``: how many there must be (None: any number).
+    """
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1 or (count is not None and len(sizes) != count):
+        how_many = "" if count is None else f"{count} "
+        p.error(f"{flag} must be {how_many}comma-separated integers >= 1, got {text!r}")
+    return sizes
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse and check the flags; ``hidden`` and ``dist_channels`` become int tuples."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64)
@@ -174,7 +192,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scan-images", type=int, default=1000,
                    help="test images for the scan_mlp comparison")
     p.add_argument("--verbose", type=int, default=1)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    check_training_flags(p, args)
+    check_range(p, "--scan-images", args.scan_images, 1)
+    check_data_dir(p, args.data_dir, download=False)  # this script never downloads
+    args.hidden = parse_sizes(p, "--hidden", args.hidden)
+    args.dist_channels = parse_sizes(p, "--dist-channels", args.dist_channels, count=3)
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
@@ -182,10 +206,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     *data, description = load_data(args.data_dir, args.sample)
     print(f"Data: {description}, {len(data[0])} training and {len(data[2])} test images")
     rng = np.random.default_rng(args.seed)
-    hidden = tuple(int(h) for h in args.hidden.split(","))
-    a, b, c = (int(h) for h in args.dist_channels.split(","))
-    models = {"simple scan": build_simple(hidden, rng=rng),
-              "distributed scan": build_distributed((a, b, c), rng=rng)}
+    models = {"simple scan": build_simple(args.hidden, rng=rng),
+              "distributed scan": build_distributed(args.dist_channels, rng=rng)}
     results = {}
     for i, (name, model) in enumerate(models.items()):
         print(f"\n== {name}: {count_parameters(model)} parameters ==\n{model}")

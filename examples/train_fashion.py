@@ -28,11 +28,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from convnp.checkpoint import save_checkpoint
+from convnp.cli import check_data_dir, check_output, check_range, check_training_flags
 from convnp.data import (
     FASHION_MNIST_MEAN,
     FASHION_MNIST_STD,
@@ -55,9 +55,12 @@ BATCH_SIZES = {"lenet": 64, "bn-lenet": 64, "nin": 128, "vgg": 128, "resnet": 12
                "densenet": 128}
 FLIPPED = {"resnet"}
 LABEL_SMOOTHING = {"resnet": 0.1}
+# Models with a BatchNorm1d: in training it needs at least 2 images per batch. (The
+# BatchNorm2d layers of the others see many pixels per channel, even in a 1-image batch.)
+NEEDS_TWO_IMAGES = {"bn-lenet"}
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=LADDER, default="resnet")
     p.add_argument("--epochs", type=int, default=10)
@@ -84,23 +87,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-download", action="store_true",
                    help="only look for the dataset on disk, never download it")
     p.add_argument("--verbose", type=int, default=1)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse and check the flags; a bad value stops here, before any data is loaded."""
+    p = build_parser()
     args = p.parse_args(argv)
-    for flag, path in (("--save", args.save), ("--plot", args.plot)):
-        if path is not None and not Path(path).resolve().parent.is_dir():
-            p.error(f"{flag} {path}: the folder {Path(path).resolve().parent} does not exist")
-    if args.limit is not None and args.limit < 1:
-        p.error(f"--limit must be >= 1, got {args.limit}")
+    check_training_flags(p, args)
+    check_range(p, "--label-smoothing", args.label_smoothing, 0, 1)
+    check_range(p, "--momentum", args.momentum, 0)
+    check_range(p, "--limit", args.limit, 1)
+    if not 0 <= args.shift < 28:
+        p.error(f"--shift must be in [0, 27] pixels for 28x28 images, got {args.shift}")
+    check_data_dir(p, args.data_dir, download=not args.no_download)
+    check_output(p, "--save", args.save)
+    check_output(p, "--plot", args.plot)
     if args.lr is None:
         args.lr = LEARNING_RATES[args.model]
     if args.batch_size is None:
         args.batch_size = BATCH_SIZES[args.model]
     if args.label_smoothing is None:
         args.label_smoothing = LABEL_SMOOTHING.get(args.model, 0.0)
-    if not 0 <= args.label_smoothing <= 1:
-        p.error(f"--label-smoothing must be in [0, 1], got {args.label_smoothing}")
-    if not 0 <= args.shift < 28:
-        p.error(f"--shift must be in [0, 27] pixels for 28x28 images, got {args.shift}")
     return args
+
+
+def check_batches(args: argparse.Namespace, n_train: int) -> None:
+    """Stop before training if a model of NEEDS_TWO_IMAGES would get a 1-image batch."""
+    if args.model not in NEEDS_TWO_IMAGES:
+        return
+    if args.batch_size == 1:
+        why = "--batch-size 1 gives batches of 1 image"
+    elif n_train % args.batch_size == 1:
+        why = (f"{n_train} training images in batches of {args.batch_size} leave a last "
+               "batch of 1 image")
+    else:
+        return
+    build_parser().error(f"--model {args.model}: {why}, but its BatchNorm1d layers need at "
+                         "least 2 images per batch in training; change --batch-size or --limit")
 
 
 def load_data(args: argparse.Namespace):
@@ -131,6 +155,7 @@ def main(argv: list[str] | None = None) -> float:
     args = parse_args(argv)
     start = time.perf_counter()
     x_train, y_train, x_test, y_test, description, background = load_data(args)
+    check_batches(args, len(x_train))
     if args.flip is None:
         args.flip = args.model in FLIPPED and "fashion" in description
     rng = np.random.default_rng(args.seed)

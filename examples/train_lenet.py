@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from convnp.checkpoint import save_checkpoint
+from convnp.cli import check_data_dir, check_output, check_range, check_training_flags
 from convnp.data import (
     FASHION_MNIST_MEAN,
     FASHION_MNIST_STD,
@@ -72,9 +72,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="save training curves as PNG (needs matplotlib)")
     p.add_argument("--verbose", type=int, default=1)
     args = p.parse_args(argv)
-    for flag, path in (("--save", args.save), ("--plot", args.plot)):
-        if path is not None and not Path(path).resolve().parent.is_dir():
-            p.error(f"{flag} {path}: the folder {Path(path).resolve().parent} does not exist")
+    check_training_flags(p, args)
+    check_range(p, "--momentum", args.momentum, 0)
+    check_data_dir(p, args.data_dir, download=not args.no_download)
+    check_output(p, "--save", args.save)
+    check_output(p, "--plot", args.plot)
     if args.optimizer == "adam":
         if args.momentum is not None:
             p.error("--momentum applies to --optimizer sgd only (Adam has betas)")

@@ -57,9 +57,18 @@ class History:
     images_per_sec: list[float] = field(default_factory=list)
 
     def append(self, **values: float) -> None:
-        """Add one epoch; every field of ``HISTORY_FIELDS`` must be given."""
-        for name in HISTORY_FIELDS:
-            getattr(self, name).append(float(values[name]))
+        """Add one epoch; every field of ``HISTORY_FIELDS`` must be given, and no other."""
+        missing = [name for name in HISTORY_FIELDS if name not in values]
+        unknown = [name for name in values if name not in HISTORY_FIELDS]
+        if missing or unknown:
+            raise ValueError(f"History.append: missing fields {missing}, unknown fields "
+                             f"{unknown}; give each of {list(HISTORY_FIELDS)}")
+        try:
+            numbers = [float(values[name]) for name in HISTORY_FIELDS]
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"History.append: every value must be a number ({error})") from None
+        for name, number in zip(HISTORY_FIELDS, numbers):
+            getattr(self, name).append(number)
 
     def __len__(self) -> int:
         return len(self.train_loss)
@@ -71,6 +80,21 @@ class History:
     @classmethod
     def from_state_dict(cls, state: dict[str, np.ndarray]) -> History:
         return cls(**{name: [float(v) for v in state[name]] for name in HISTORY_FIELDS})
+
+
+def count_correct(logits: np.ndarray, y: np.ndarray) -> int:
+    """How many rows' largest logit is at the target class.
+
+    ``y`` holds class indices (N,), or one-hot or probability rows (N, C), whose largest
+    entry is the class (``CrossEntropyLoss`` takes both).
+
+    Example:
+        >>> logits = np.array([[2.0, 1.0], [0.0, 3.0]])
+        >>> count_correct(logits, np.array([0, 0])), count_correct(logits, np.eye(2))
+        (1, 2)
+    """
+    classes = y.argmax(axis=1) if y.ndim == 2 else y
+    return int((logits.argmax(axis=1) == classes).sum())
 
 
 class Trainer:
@@ -114,14 +138,20 @@ class Trainer:
 
         if not isinstance(model, Module):
             raise wrong_type("model", "a Module", model)
-        if not callable(loss_fn) or not callable(getattr(loss_fn, "backward", None)):
-            raise wrong_type("loss_fn", "a loss such as CrossEntropyLoss()", loss_fn)
+        if (isinstance(loss_fn, type) or not callable(loss_fn)
+                or not callable(getattr(loss_fn, "backward", None))):
+            raise wrong_type("loss_fn", "a loss such as CrossEntropyLoss() (an instance)",
+                             loss_fn)
         if getattr(loss_fn, "reduction", "mean") != "mean":
             raise ValueError(f"Trainer: loss_fn must average over the batch (reduction='mean'), "
                              f"got reduction={loss_fn.reduction!r}")
         if not isinstance(optimizer, Optimizer):
             raise wrong_type("optimizer", "an Optimizer such as SGD(model.parameters(), lr=0.1)",
                              optimizer)
+        model_params = {id(p) for p in model.parameters()}
+        if not any(id(p) in model_params for p in optimizer.params):
+            raise ValueError("Trainer: optimizer holds none of the model's parameters; build "
+                             "it with this model's parameters: SGD(model.parameters(), ...)")
         if scheduler is not None and not isinstance(scheduler, LRScheduler):
             raise wrong_type("scheduler", "None or an LRScheduler", scheduler)
         if scheduler is not None and scheduler.optimizer is not optimizer:
@@ -154,11 +184,12 @@ class Trainer:
                 not taken, so the model keeps the weights from before it.
         """
         epochs = check_int("Trainer.fit", "epochs", epochs, min=1)
-        if isinstance(train_loader, np.ndarray) or not (hasattr(train_loader, "__len__")
-                                                        and hasattr(train_loader, "__iter__")):
+        if isinstance(train_loader, (np.ndarray, tuple, list)) or not (
+                hasattr(train_loader, "__len__") and hasattr(train_loader, "__iter__")):
             raise TypeError(f"Trainer.fit: train_loader must be a DataLoader (or have __len__ "
                             f"and __iter__ and yield (x, y) batches), got "
-                            f"{type(train_loader).__name__}")
+                            f"{type(train_loader).__name__}; for arrays x, y use "
+                            f"DataLoader(x, y, batch_size)")
         if val_data is not None and (not isinstance(val_data, (tuple, list))
                                      or len(val_data) != 2):
             raise TypeError(f"Trainer.fit: val_data must be None or a pair (x, y), got "
@@ -195,18 +226,19 @@ class Trainer:
             loss = self.loss_fn(logits, y)
             if not np.isfinite(loss):
                 bar.close()
-                raise FloatingPointError(
-                    f"Trainer: loss is {loss} at epoch {epoch}, batch {batch}; the step was "
-                    "not taken, so the model keeps the weights from before it (try a lower "
-                    "learning rate)"
-                )
+                finite = all(np.isfinite(p.data).all() for p in self.model.parameters())
+                state = ("so the model keeps the weights from before it" if finite else
+                         "but an earlier step already made some weights NaN or infinite")
+                raise FloatingPointError(f"Trainer: loss is {loss} at epoch {epoch}, batch "
+                                         f"{batch}; the step was not taken, {state} (try a "
+                                         f"lower learning rate)")
             self.optimizer.zero_grad()
             self.model.backward(self.loss_fn.backward(), input_grad=False)
             self.optimizer.step()
             if self.scheduler is not None and self.scheduler_step == "batch":
                 self.scheduler.step()
             total_loss += loss * len(y)
-            correct += int((logits.argmax(axis=1) == y).sum())
+            correct += count_correct(logits, y)
             seen += len(y)
             bar.update(total_loss / seen, correct / seen, len(y))
         bar.close()
@@ -215,12 +247,15 @@ class Trainer:
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 256
                  ) -> tuple[float, float]:
         """Mean loss and accuracy on ``(x, y)``, in eval mode, keeping no cache for backward."""
+        if not isinstance(y, np.ndarray) or not isinstance(x, np.ndarray):
+            raise TypeError(f"Trainer.evaluate: x and y must be arrays, got "
+                            f"{type(x).__name__} and {type(y).__name__}")
         if len(y) == 0:
             raise ValueError("Trainer.evaluate: got no samples (len(y) == 0)")
         total_loss, correct = 0.0, 0
         for _, yb, logits in self._batches(x, y, batch_size):
             total_loss += self.loss_fn(logits, yb) * len(yb)
-            correct += int((logits.argmax(axis=1) == yb).sum())
+            correct += count_correct(logits, yb)
         return total_loss / len(y), correct / len(y)
 
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -366,3 +366,27 @@ def test_to_casts_parameters_and_grads(rng):
         assert p.data.dtype == np.float64 and p.grad.dtype == np.float64
     assert net[0]._cache is None  # the float32 cache is dropped
     assert net(x.astype(np.float64)).dtype == np.float64
+
+
+def test_a_parameter_is_replaced_only_by_a_parameter_of_its_shape_and_dtype(rng):
+    layer = Linear(3, 2, rng=rng)
+    with pytest.raises(TypeError, match=r"Linear: weight is a Parameter; assign a Parameter or "
+                                        r"None, or set its values with weight.data\[...\] ="):
+        layer.weight = np.ones((2, 3), np.float32)  # would silently stop being learned
+    with pytest.raises(ValueError, match=r"Linear: a new bias must have the old one's shape "
+                                         r"\(2,\) and dtype float32"):
+        layer.bias = Parameter(np.full(1, 5.0, np.float32))  # would broadcast silently
+    with pytest.raises(ValueError, match=r"dtype float32, .* got \(2, 3\) float64"):
+        layer.weight = Parameter(np.ones((2, 3)))
+    assert list(layer.state_dict()) == ["weight", "bias"]  # nothing changed
+    layer.weight = Parameter(np.ones((2, 3), np.float32))  # the same shape and dtype: fine
+    layer.bias = None  # no bias, as in PyTorch
+    assert list(layer.state_dict()) == ["weight"]
+    np.testing.assert_array_equal(layer(np.ones((1, 3), np.float32)), [[3.0, 3.0]])
+
+
+def test_requires_grad_is_checked_on_assignment():
+    p = Parameter(np.zeros(2))
+    with pytest.raises(TypeError, match="Parameter: requires_grad must be a bool, got str 'no'"):
+        p.requires_grad = "no"
+    assert p.requires_grad is True

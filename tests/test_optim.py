@@ -360,3 +360,19 @@ def test_repr_shows_hyperparameters():
         "SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False)")
     assert repr(AdamW(p)) == (
         "AdamW(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01)")
+
+
+@pytest.mark.parametrize("name, value, error, message", [
+    ("lr", float("nan"), ValueError, r"SGD: lr must be a finite number, got nan"),
+    ("lr", "0.1", TypeError, r"SGD: lr must be a number, got str '0.1'"),
+    ("lr", np.array([0.1, 0.2]), TypeError, r"SGD: lr must be a number, got ndarray"),
+    ("momentum", -1, ValueError, r"SGD: momentum must be >= 0, got -1.0"),
+    ("nesterov", 1, TypeError, r"SGD: nesterov must be a bool"),
+])
+def test_hyperparameters_set_after_construction_are_checked(name, value, error, message):
+    opt = SGD([Parameter(np.zeros(2))], lr=0.1, momentum=0.9)
+    with pytest.raises(error, match=message):
+        setattr(opt, name, value)
+    assert (opt.lr, opt.momentum, opt.nesterov) == (0.1, 0.9, False)
+    opt.lr = -0.01  # a schedule may overshoot below 0, as PyTorch allows
+    assert opt.lr == -0.01

@@ -303,3 +303,47 @@ def test_evaluate_keeps_the_cache_of_an_earlier_forward():
     model(x)
     trainer.evaluate(x, y)
     model.backward(np.ones((48, 3), np.float32))  # still possible: the cache was put back
+
+
+def test_accuracy_with_one_hot_targets_counts_the_argmax_class():
+    model, optimizer, _, _, _ = make_run()
+    trainer = Trainer(model, CrossEntropyLoss(), optimizer, verbose=0)
+    x, y = toy_data(3)  # N == C = 3: comparing (N,) with (N, C) would broadcast to (3, 3)
+    _, acc_index = trainer.evaluate(x, y)
+    _, acc_one_hot = trainer.evaluate(x, np.eye(3)[y])
+    assert acc_one_hot == acc_index
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda m, o: Trainer(m, CrossEntropyLoss, o), TypeError,
+     r"Trainer: loss_fn must be a loss such as CrossEntropyLoss\(\) \(an instance\)"),
+    (lambda m, o: Trainer(m, CrossEntropyLoss(), SGD(small_net(5).parameters(), lr=0.1)),
+     ValueError, r"Trainer: optimizer holds none of the model's parameters"),
+    (lambda m, o: Trainer(m, CrossEntropyLoss(), o, verbose=0).fit(toy_data(), 1), TypeError,
+     r"train_loader must be a DataLoader .* got tuple; for arrays x, y use DataLoader"),
+    (lambda m, o: Trainer(m, CrossEntropyLoss(), o, verbose=0).evaluate(toy_data()[0], None),
+     TypeError, r"Trainer.evaluate: x and y must be arrays, got ndarray and NoneType"),
+    (lambda m, o: History().append(train_loss=1.0), ValueError,
+     r"History.append: missing fields \['train_acc'"),
+    (lambda m, o: History().append(**dict.fromkeys(History.__dataclass_fields__, "x")),
+     TypeError, r"History.append: every value must be a number"),
+])
+def test_trainer_and_history_misuse_is_named(make, error, message):
+    model, optimizer, *_ = make_run()
+    with pytest.raises(error, match=message):
+        make(model, optimizer)
+
+
+def test_history_append_adds_nothing_when_it_refuses():
+    history = History()
+    with pytest.raises(ValueError):
+        history.append(train_loss=1.0)
+    assert len(history) == 0 and history.state_dict()["train_loss"].size == 0
+
+
+def test_nan_loss_message_says_when_the_weights_are_already_broken():
+    model, optimizer, _, loader, trainer = make_run()
+    model[0].weight.data[0, 0, 0, 0] = np.nan  # as an earlier, too large step would leave it
+    with pytest.raises(FloatingPointError, match="an earlier step already made some weights "
+                                                 "NaN or infinite"):
+        trainer.fit(loader, 1)

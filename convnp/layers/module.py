@@ -29,6 +29,7 @@ import numpy as np
 
 from convnp import anomaly
 from convnp.layers.parameter import Parameter as Parameter
+from convnp.layers.parameter import check_replacement
 from convnp.validate import check_bool, check_float_dtype
 
 # The array checks layers call on their inputs and gradients live with the other
@@ -63,6 +64,13 @@ class Module:
         self.training = True
         self.cache_enabled = True
         self._cache: Any = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Set an attribute; replacing a Parameter is checked (``check_replacement``)."""
+        old = self.__dict__.get(name)
+        if isinstance(old, Parameter):
+            check_replacement(type(self).__name__, name, old, value)
+        object.__setattr__(self, name, value)
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()

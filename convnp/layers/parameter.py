@@ -42,7 +42,7 @@ class Parameter:
         check_float_dtype("Parameter", "data's dtype", data.dtype)
         self._data = data
         self._grad = np.zeros_like(data)
-        self.requires_grad = check_bool("Parameter", "requires_grad", requires_grad)
+        self.requires_grad = requires_grad
 
     def _checked(self, what: str, value: np.ndarray) -> np.ndarray:
         value = np.asarray(value)
@@ -73,6 +73,14 @@ class Parameter:
         self._grad = self._checked("grad", value)
 
     @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self._requires_grad = check_bool("Parameter", "requires_grad", value)
+
+    @property
     def shape(self) -> tuple[int, ...]:
         return self._data.shape
 
@@ -92,3 +100,30 @@ class Parameter:
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self._data.shape}, dtype={self._data.dtype})"
+
+
+def check_replacement(owner: str, name: str, old: Parameter, new: object) -> None:
+    """Raise unless ``new`` may take the place of the Parameter ``old`` as ``owner.name``.
+
+    As in PyTorch, only a Parameter or None (a layer without bias, say) may replace a
+    Parameter: a bare array would silently stop being learned and saved. The layer was
+    built for the old one's shape and dtype (its ``kernel_size``, ``in_features``, ...), so
+    a new Parameter must have them too. To change the values, assign
+    ``layer.weight.data[...] = array``.
+
+    Example:
+        >>> check_replacement("Linear", "bias", Parameter(np.zeros(2)), Parameter(np.zeros(1)))
+        Traceback (most recent call last):
+        ...
+        ValueError: Linear: a new bias must have the old one's shape (2,) and dtype float64, \
+which the layer was built for, got (1,) float64
+    """
+    if new is None:
+        return
+    if not isinstance(new, Parameter):
+        raise TypeError(f"{owner}: {name} is a Parameter; assign a Parameter or None, or set "
+                        f"its values with {name}.data[...] = array, got {type(new).__name__}")
+    if new.shape != old.shape or new.dtype != old.dtype:
+        raise ValueError(f"{owner}: a new {name} must have the old one's shape {old.shape} and "
+                         f"dtype {old.dtype}, which the layer was built for, got {new.shape} "
+                         f"{new.dtype}")

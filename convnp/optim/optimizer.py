@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers.module import Module, Parameter
+from convnp.validate import check_float
 
 
 def to_array(value: Any) -> np.ndarray:
@@ -110,7 +111,19 @@ class Optimizer:
 
     def _set_hyperparameters(self, values: dict[str, Any]) -> None:
         for name, value in self.checked_hyperparameters(values).items():
-            setattr(self, name, value)
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A hyperparameter set later is checked like the constructor's argument, except
+        that ``lr``, which schedulers set, need only be a finite number: PyTorch lets a
+        schedule overshoot below 0 (``OneCycleLR`` one step past its end), but
+        ``opt.lr = float('nan')`` or ``'0.1'`` is refused."""
+        if name == "lr":
+            value = check_float(type(self).__name__, name, value)
+        elif name in self.hyperparameters:
+            values = {h: getattr(self, h) for h in self.hyperparameters}
+            value = self.checked_hyperparameters({**values, name: value})[name]
+        object.__setattr__(self, name, value)
 
     def _trainable(self) -> Iterator[tuple[int, Parameter]]:
         """Yield ``(index, parameter)`` for every parameter with ``requires_grad``."""

@@ -376,3 +376,20 @@ def test_hyperparameters_set_after_construction_are_checked(name, value, error, 
     assert (opt.lr, opt.momentum, opt.nesterov) == (0.1, 0.9, False)
     opt.lr = -0.01  # a schedule may overshoot below 0, as PyTorch allows
     assert opt.lr == -0.01
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps)])
+def test_state_follows_the_parameters_dtype_after_model_to(make, tmp_path):
+    from convnp.checkpoint import load_checkpoint, save_checkpoint
+    from convnp.layers import Linear, Sequential
+
+    model = Sequential(Linear(3, 2, rng=np.random.default_rng(0)))
+    opt = make(model.parameters())
+    for dtype in (np.float32, np.float64):  # a step before and after the cast
+        model.to(dtype)
+        for p in model.parameters():
+            p.grad[...] = 1
+        opt.step()
+    assert all(v.dtype == np.float64 for v in opt.state[0].values() if v.dtype.kind == "f")
+    save_checkpoint(tmp_path / "c.npz", model, opt)
+    load_checkpoint(tmp_path / "c.npz", model, opt)  # used to fail: float32 state saved

@@ -126,9 +126,18 @@ class Optimizer:
         object.__setattr__(self, name, value)
 
     def _trainable(self) -> Iterator[tuple[int, Parameter]]:
-        """Yield ``(index, parameter)`` for every parameter with ``requires_grad``."""
+        """Yield ``(index, parameter)`` for every parameter with ``requires_grad``.
+
+        Floating state arrays follow their parameter's dtype: after ``model.to(np.float64)``
+        the next step casts them, so the state stays consistent and a checkpoint of it
+        loads back.
+        """
         for i, p in enumerate(self.params):
             if p.requires_grad:
+                state = self.state.get(i, {})
+                for name, value in state.items():
+                    if value.dtype.kind == "f" and value.dtype != p.dtype:
+                        state[name] = value.astype(p.dtype)
                 yield i, p
 
     def step(self) -> None:

@@ -393,3 +393,29 @@ def test_state_follows_the_parameters_dtype_after_model_to(make, tmp_path):
     assert all(v.dtype == np.float64 for v in opt.state[0].values() if v.dtype.kind == "f")
     save_checkpoint(tmp_path / "c.npz", model, opt)
     load_checkpoint(tmp_path / "c.npz", model, opt)  # used to fail: float32 state saved
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda s: s.update({"state.0.step": np.array(-1)}), ValueError,
+     r"Adam.load_state_dict: 'state.0.step' must be >= 0"),
+    (lambda s: s.update({"state.0.exp_avg_sq": -np.ones(2)}), ValueError,
+     r"Adam.load_state_dict: 'state.0.exp_avg_sq' must be >= 0"),
+    (lambda s: s.pop("type"), ValueError, r"this is not a convnp Adam state .* PyTorch's are"),
+])
+def test_adam_state_that_would_break_the_next_step_is_refused(change, error, message):
+    opt = Adam([Parameter(np.zeros(2))])
+    opt.params[0].grad[...] = 1
+    opt.step()
+    state = opt.state_dict()
+    change(state)
+    before = {k: v.copy() for k, v in opt.state[0].items()}
+    with pytest.raises(error, match=message):
+        opt.load_state_dict(state)
+    assert all(np.array_equal(opt.state[0][k], v) for k, v in before.items())
+
+
+@pytest.mark.parametrize("state", [None, [("lr", 0.1)]])
+def test_load_state_dict_of_a_non_dict_is_a_type_error(state):
+    with pytest.raises(TypeError, match=r"SGD.load_state_dict: expected the dict that "
+                                        r"state_dict\(\) returns"):
+        SGD([Parameter(np.zeros(2))], lr=0.1).load_state_dict(state)

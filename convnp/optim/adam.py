@@ -49,6 +49,7 @@ class Adam(Optimizer):
 
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
     state_names = ("step", "exp_avg", "exp_avg_sq")
+    nonnegative_state = ("step", "exp_avg_sq")
     decoupled_weight_decay = False
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,

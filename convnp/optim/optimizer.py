@@ -18,7 +18,7 @@ that training resumes exactly where it stopped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -49,8 +49,14 @@ def check_keys(owner: str, state: dict[str, Any], expected: Iterable[str]) -> No
 
 
 def check_type(owner: str, state: dict[str, Any]) -> None:
-    """Raise a ValueError unless ``state['type']`` names the class ``owner``."""
-    saved = from_array(state["type"]) if "type" in state else None
+    """Raise unless ``state`` is a dict whose ``'type'`` names the class ``owner``."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{owner}.load_state_dict: expected the dict that state_dict() "
+                        f"returns, got {type(state).__name__}")
+    if "type" not in state:
+        raise ValueError(f"{owner}.load_state_dict: this is not a convnp {owner} state (it "
+                         f"has no 'type' key, which state_dict() writes; PyTorch's are not)")
+    saved = from_array(state["type"])
     if saved != owner:
         raise ValueError(f"{owner}.load_state_dict: the state was saved by {saved}, "
                          f"expected {owner}")
@@ -82,6 +88,7 @@ class Optimizer:
 
     hyperparameters: tuple[str, ...] = ()
     state_names: tuple[str, ...] = ()
+    nonnegative_state: tuple[str, ...] = ()  # e.g. Adam's step count and squared averages
 
     def __init__(self, params: Iterable[Parameter]) -> None:
         name = type(self).__name__
@@ -203,6 +210,9 @@ class Optimizer:
                         f"{owner}.load_state_dict: 'state.{i}.{name}' expected shape "
                         f"{shape} and dtype {dtype}, got {value.shape} and {value.dtype}"
                     )
+                if name in self.nonnegative_state and not (value >= 0).all():
+                    raise ValueError(f"{owner}.load_state_dict: 'state.{i}.{name}' must be "
+                                     f">= 0 (and not NaN) everywhere")
         for name, value in hyperparameters.items():
             setattr(self, name, value)
         self.state = {i: {name: value.copy() for name, value in arrays.items()}

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from convnp.files import atomic_writer
-from convnp.layers.module import Module, inspection_mode
+from convnp.layers.module import Module, Parameter, inspection_mode
 from convnp.receptive_field import receptive_field
 from convnp.summary import model_dtype, named_layers
 
@@ -131,6 +131,11 @@ def plot_kernels(conv_layer: Module | np.ndarray, *, save: PathLike | None = Non
         >>> len(fig.axes)
         6
     """
+    if isinstance(conv_layer, Module) and not isinstance(getattr(conv_layer, "weight", None),
+                                                         Parameter):
+        raise TypeError(f"plot_kernels: expected a conv layer (with a weight) or an array of "
+                        f"kernels, got {type(conv_layer).__name__}; for a model, pick its "
+                        f"layer, e.g. plot_kernels(model[0])")
     weight = np.asarray(conv_layer.weight.data if isinstance(conv_layer, Module) else conv_layer)
     if weight.ndim in (2, 3):
         weight = weight.reshape(-1, 1, *weight.shape[-2:])
@@ -234,6 +239,10 @@ def plot_history(history: Any, *, save: PathLike | None = None) -> Figure:
         >>> len(plot_history(h).axes)
         3
     """
+    if not hasattr(history, "train_loss") or len(history.train_loss) == 0:
+        raise ValueError(f"plot_history: expected a History with at least one epoch (as "
+                         f"Trainer.fit returns), got {type(history).__name__}")
+
     def series(attr: str) -> np.ndarray:
         values = getattr(history, attr, None)
         return np.asarray([] if values is None else values, dtype=np.float64)

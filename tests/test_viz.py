@@ -178,3 +178,18 @@ def test_edge_detection_example(tmp_path, capsys):
     assert_png(out)
     assert capsys.readouterr().out.strip() == f"wrote {out}"
     assert os.path.getsize(out) > 10_000
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda net: viz.plot_kernels(net[1]), TypeError,
+     r"plot_kernels: expected a conv layer \(with a weight\) .* got ReLU"),
+    (lambda net: viz.plot_kernels(net), TypeError, r"got Sequential; for a model, pick its "
+                                                   r"layer, e.g. plot_kernels\(model\[0\]\)"),
+    (lambda net: viz.plot_history(None), ValueError,
+     r"plot_history: expected a History with at least one epoch .* got NoneType"),
+    (lambda net: viz.plot_history(SimpleNamespace(train_loss=[])), ValueError,
+     r"at least one epoch"),
+])
+def test_plotting_the_wrong_thing_is_named_not_an_empty_figure(net, call, error, message):
+    with pytest.raises(error, match=message):
+        call(net)

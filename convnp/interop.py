@@ -189,6 +189,10 @@ def _layer_from_torch(m: Any, where: str, rng: np.random.Generator) -> Module:
                         "convnp.interop.from_torch for the supported layers")
     torch_params = dict(m.named_parameters())
     for name, p in layer.named_parameters():
+        if name not in torch_params or torch_params[name].is_meta:
+            why = ("is on the 'meta' device: it has no values" if name in torch_params else
+                   "is not a plain parameter (pruned? torch.nn.utils.prune.remove it first)")
+            raise ValueError(f"from_torch: layer {where} ({cls}): its {name} {why}")
         p.data[...] = torch_params[name].detach().cpu().numpy()
         p.requires_grad = torch_params[name].requires_grad
     torch_buffers = dict(m.named_buffers())

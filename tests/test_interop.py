@@ -342,3 +342,21 @@ def test_empty_torch_sequential_shortcut_is_an_identity(rng):
     x = rng.standard_normal((1, 2, 4, 5)).astype(np.float32)
     np.testing.assert_allclose(interop.from_torch(tnet)(x),
                                tnet(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_torch_weights_without_numpy_values_are_named():
+    import torch.nn.utils.prune as prune
+
+    meta = torch.nn.Linear(3, 2, device="meta")
+    with pytest.raises(ValueError, match=r"layer 0 \(Linear\): its weight is on the 'meta'"):
+        interop.from_torch(torch.nn.Sequential(meta))
+    with pytest.raises(ValueError, match=r"Linear.load_state_dict: 'weight' cannot be read as "
+                                         r"a NumPy array \(NotImplementedError"):
+        Linear(3, 2).load_state_dict(meta.state_dict())
+    bf16 = torch.nn.Linear(3, 2).to(torch.bfloat16).state_dict()
+    with pytest.raises(ValueError, match=r"'weight' cannot be read as a NumPy array \(TypeError"):
+        Linear(3, 2).load_state_dict(bf16)
+    pruned = torch.nn.Linear(3, 2)
+    prune.l1_unstructured(pruned, "weight", 0.5)
+    with pytest.raises(ValueError, match=r"its weight is not a plain parameter \(pruned\?"):
+        interop.from_torch(torch.nn.Sequential(pruned))

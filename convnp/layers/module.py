@@ -339,9 +339,13 @@ class Module:
         for name, value in state.items():
             if name not in params:
                 continue
-            if hasattr(value, "detach"):  # a torch tensor, perhaps one that requires grad
-                value = value.detach().cpu()
-            value = np.asarray(value)
+            try:
+                if hasattr(value, "detach"):  # a torch tensor, perhaps one that requires grad
+                    value = value.detach().cpu()
+                value = np.asarray(value)
+            except (TypeError, RuntimeError, NotImplementedError) as error:  # bfloat16, meta
+                raise ValueError(f"{cls}.load_state_dict: '{name}' cannot be read as a NumPy "
+                                 f"array ({type(error).__name__}: {error})") from error
             target = params[name]
             if value.shape != target.shape:
                 raise ValueError(

@@ -212,3 +212,11 @@ def test_softmax_dim_out_of_range_names_the_layer():
     with pytest.raises(ValueError, match=r"LogSoftmax: dim 3 is out of range for an input of "
                                          r"shape \(2, 5\)"):
         LogSoftmax(dim=3)(np.zeros((2, 5)))
+
+
+def test_a_wrong_image_size_reaching_linear_gets_a_hint():
+    from convnp.models.lenet import lenet5
+
+    with pytest.raises(ValueError, match=r"Linear: expected input of shape \(\*, 400\), got "
+                                         r"\(2, 576\); after a Flatten, this means the images"):
+        lenet5(rng=np.random.default_rng(0))(np.zeros((2, 1, 32, 32), f32))  # 28x28 expected

@@ -55,8 +55,10 @@ class Linear(Module):
         """(*, in_features) -> (*, out_features)."""
         check_input(self, x)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
+            hint = ("; after a Flatten, this means the images fed to the model have another "
+                    "size than the one it was built for" if x.ndim == 2 else "")
             raise ValueError(f"Linear: expected input of shape (*, {self.in_features}), "
-                             f"got {x.shape}")
+                             f"got {x.shape}{hint}")
         if x.dtype != self.dtype:
             raise ValueError(f"Linear: input dtype {x.dtype} does not match the layer's dtype "
                              f"{self.dtype}; cast the input or build the layer with "

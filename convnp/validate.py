@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -340,3 +340,19 @@ def rng_and_dtype(owner: str, rng: Any, dtype: Any) -> np.random.Generator:
     check_generator(owner, "rng", rng)
     check_float_dtype(owner, "dtype", dtype)
     return rng if rng is not None else np.random.default_rng()
+
+
+def check_state_dict(owner: str, state: Any) -> None:
+    """Raise a TypeError naming ``owner`` unless ``state`` is a dict (any Mapping, such as
+    an opened ``.npz``), as every ``load_state_dict`` takes.
+
+    Example:
+        >>> check_state_dict("SGD.load_state_dict", [("lr", 0.1)])
+        Traceback (most recent call last):
+        ...
+        TypeError: SGD.load_state_dict: expected a dict of arrays by name, as state_dict() \
+returns, got list
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{owner}: expected a dict of arrays by name, as state_dict() "
+                        f"returns, got {type(state).__name__}")

@@ -247,7 +247,8 @@ def test_train_val_split_errors(n_y, fraction, message):
 
 
 @pytest.mark.parametrize("state, error, message", [
-    (None, TypeError, r"expected a dict with the key 'rng_state' .* got NoneType"),
+    (None, TypeError, r"expected a dict of arrays by name, as state_dict\(\) returns, got "
+                      r"NoneType"),
     ({"rng_state": np.array("garbage")}, ValueError, r"the saved generator state is not the JSON"),
     ({"rng_state": np.array("[1, 2]")}, ValueError, r"saved state is for bit generator \[1, 2\]"),
     ({"rng_state": np.array('{"bit_generator": "PCG64", "state": 5}')}, ValueError,

@@ -416,6 +416,6 @@ def test_adam_state_that_would_break_the_next_step_is_refused(change, error, mes
 
 @pytest.mark.parametrize("state", [None, [("lr", 0.1)]])
 def test_load_state_dict_of_a_non_dict_is_a_type_error(state):
-    with pytest.raises(TypeError, match=r"SGD.load_state_dict: expected the dict that "
-                                        r"state_dict\(\) returns"):
+    with pytest.raises(TypeError, match=r"SGD.load_state_dict: expected a dict of arrays by "
+                                        r"name, as state_dict\(\) returns"):
         SGD([Parameter(np.zeros(2))], lr=0.1).load_state_dict(state)

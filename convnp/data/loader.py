@@ -17,13 +17,19 @@ state is never used, so a run is reproducible from its seeds alone.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from convnp.rng import generator_state, restore_generator
-from convnp.validate import check_bool, check_float, check_generator, check_int
+from convnp.validate import (
+    check_bool,
+    check_float,
+    check_generator,
+    check_int,
+    check_state_dict,
+)
 
 #: Mean and standard deviation of the MNIST training pixels after scaling to [0, 1].
 MNIST_MEAN = 0.1307
@@ -168,9 +174,7 @@ class DataLoader:
         Raises:
             ValueError: if the key is missing or the state is for a different bit generator.
         """
-        if not isinstance(state, Mapping):
-            raise TypeError(f"DataLoader.load_state_dict: expected a dict with the key "
-                            f"'rng_state' (as state_dict() returns), got {type(state).__name__}")
+        check_state_dict("DataLoader.load_state_dict", state)
         if "rng_state" not in state:
             raise ValueError(f"DataLoader.load_state_dict: expected the key 'rng_state', got "
                              f"keys {sorted(state)}")

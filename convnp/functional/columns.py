@@ -35,7 +35,16 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from convnp.functional.shapes import Pair, as_2d, conv_output_size, lift_1d
+from convnp.functional.shapes import (
+    Pair,
+    as_2d,
+    check_array,
+    conv_output_size,
+    lift_1d,
+    window_args,
+    window_args_for_shape,
+)
+from convnp.validate import int_tuple
 
 
 def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], fill: float = 0.0) -> np.ndarray:
@@ -111,10 +120,13 @@ def im2col(x: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1), padding: Pai
 
     Args:
         x: input, shape (N, C, H, W).
-        kernel_size, stride, padding, dilation: ``(H, W)`` pairs; zero padding.
+        kernel_size, stride, padding, dilation: ``(H, W)`` pairs (or ints); zero padding.
 
     Returns:
         cols, shape (C, kH, kW, N, H_out, W_out).
+
+    Raises:
+        ValueError: if the window does not fit the padded input (no columns).
 
     **Shape:** ``H_out = floor((H + 2pH - dH(kH-1) - 1)/sH) + 1``, likewise ``W_out``.
 
@@ -123,6 +135,8 @@ def im2col(x: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1), padding: Pai
         >>> im2col(x, (2, 2)).reshape(4, -1)[:, 0]   # the top-left 2x2 window
         array([0., 1., 4., 5.])
     """
+    kernel_size, stride, padding, dilation = window_args("im2col", x, 2, kernel_size, stride,
+                                                         padding, dilation)
     N, C, H, W = x.shape
     (kH, kW), (pH, pW) = kernel_size, padding
     H_out = conv_output_size(H, kH, stride[0], pH, dilation[0])
@@ -157,6 +171,8 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel_size: Pa
                [2., 4., 4., 2.],
                [1., 2., 2., 1.]])
     """
+    kernel_size, stride, padding, dilation = check_cols("col2im", cols, x_shape, 2, kernel_size,
+                                                        stride, padding, dilation)
     N, C, H, W = x_shape
     (pH, pW) = padding
     H_out, W_out = cols.shape[4], cols.shape[5]
@@ -178,8 +194,8 @@ def im2col1d(x: np.ndarray, kernel_size: int, stride: int = 1, padding: int = 0,
                [1., 2., 3.],
                [2., 3., 4.]])
     """
-    k, s, p, d = lift_1d(kernel_size, stride, padding, dilation)
-    return im2col(as_2d(x), k, s, p, d)[:, 0, :, :, 0, :]
+    args = window_args("im2col1d", x, 1, kernel_size, stride, padding, dilation)
+    return im2col(as_2d(x), *lift_1d(*args))[:, 0, :, :, 0, :]
 
 
 def col2im1d(cols: np.ndarray, x_shape: tuple[int, int, int], kernel_size: int,
@@ -190,7 +206,30 @@ def col2im1d(cols: np.ndarray, x_shape: tuple[int, int, int], kernel_size: int,
         >>> col2im1d(np.ones((1, 3, 1, 3)), (1, 1, 5), 3)
         array([[[1., 2., 3., 2., 1.]]])
     """
+    args = check_cols("col2im1d", cols, x_shape, 1, kernel_size, stride, padding, dilation)
     N, C, L = x_shape
-    k, s, p, d = lift_1d(kernel_size, stride, padding, dilation)
-    return col2im(cols[:, None, :, :, None, :], (N, C, 1, L), k, s, p, d)[:, :, 0, :]
+    return col2im(cols[:, None, :, :, None, :], (N, C, 1, L), *lift_1d(*args))[:, :, 0, :]
+
+
+def check_cols(caller: str, cols: np.ndarray, x_shape: tuple[int, ...], n_dims: int,
+               kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair
+               ) -> tuple[tuple[int, ...], ...]:
+    """Check col2im's arguments; return ``(kernel_size, stride, padding, dilation)`` as tuples.
+
+    ``cols`` must have exactly the shape ``im2col`` gives for an input of ``x_shape`` with
+    these arguments: columns made for another input size or kernel would fold into a
+    wrong image without any error.
+    """
+    x_shape = int_tuple(caller, "x_shape", x_shape, length=n_dims + 2)
+    args = window_args_for_shape(caller, x_shape, n_dims, kernel_size, stride, padding,
+                                 dilation)
+    out = [conv_output_size(n, *a) for n, *a in zip(x_shape[2:], *args)]
+    N, C, k = x_shape[0], x_shape[1], args[0]
+    expected = (C, *k, N, *out)
+    check_array(caller, "cols", cols, len(expected))
+    if cols.shape != expected:
+        raise ValueError(f"{caller}: cols must have shape {expected}, what im2col gives for "
+                         f"x_shape {x_shape} and kernel_size {k}, stride {args[1]}, padding "
+                         f"{args[2]}, dilation {args[3]}; got {cols.shape}")
+    return args
 

@@ -65,7 +65,17 @@ from convnp.functional.row_columns import (
     row_grad_weight,
     rows_are_cheaper,
 )
-from convnp.functional.shapes import Pair, as_2d, conv_output_size, lift_1d
+from convnp.functional.shapes import (
+    Pair,
+    as_2d,
+    check_cache,
+    check_conv_arrays,
+    check_grad,
+    conv_output_size,
+    drop_height,
+    lift_1d,
+    window_args,
+)
 
 ALGORITHMS = ("im2col", "tensordot")
 
@@ -80,6 +90,7 @@ class ConvCache(NamedTuple):
     stride: Pair
     padding: Pair
     dilation: Pair
+    y_shape: tuple[int, int, int, int]  # the output's: backward checks grad_y against it
 
 
 class RowsCache(NamedTuple):
@@ -92,11 +103,13 @@ class RowsCache(NamedTuple):
     stride: Pair
     padding: Pair
     dilation: Pair
+    y_shape: tuple[int, int, int, int]
 
 
 AnyConvCache = ConvCache | RowsCache | ConvTransposeCache | conv_tensordot.TensordotCache
 """A forward pass's cache: ``RowsCache`` when y was computed by row columns,
 ``ConvTransposeCache`` when by transposition."""
+CONV_CACHES = (ConvCache, RowsCache, ConvTransposeCache, conv_tensordot.TensordotCache)
 
 
 def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -109,10 +122,12 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
         x: (N, C_in, H, W).
         weight: (C_out, C_in/G, kH, kW).
         bias: (C_out,) or None.
-        stride, padding, dilation: ``(H, W)`` pairs.
+        stride, padding, dilation: ``(H, W)`` pairs (or ints).
         groups: G; C_in and C_out must be divisible by it.
         algorithm: ``'im2col'`` (columns and one matrix product) or ``'tensordot'``
             (one ``np.tensordot`` per kernel offset); the results agree.
+
+    x, weight and bias must have one dtype (a float32/float64 mix is a ValueError).
 
     Returns:
         ``(y, cache)``: y of shape (N, C_out, H_out, W_out) and the cache for backward.
@@ -131,8 +146,8 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
         >>> np.array_equal(conv2d_forward(x, w, None, algorithm="tensordot")[0], y)
         True
     """
-    check_conv_args("conv2d_forward", x.shape, weight.shape, stride, padding, dilation,
-                    groups, algorithm)
+    stride, padding, dilation, groups = check_conv_args("conv2d_forward", x, weight, bias, stride,
+                                                        padding, dilation, groups, algorithm)
     if algorithm == "tensordot":
         return conv_tensordot.conv2d_forward(x, weight, bias, stride, padding, dilation, groups)
     N, C_in, H, W = x.shape
@@ -146,14 +161,16 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     cache: ConvCache | RowsCache
     if rows_are_cheaper(x.shape, (N, C_out, H_out, W_out), (kH, kW), stride, dilation, G):
         y, windows = conv2d_by_rows(x, weight, stride, padding, dilation)
-        cache = RowsCache(x.shape, windows, weight, bias is not None, stride, padding, dilation)
+        cache = RowsCache(x.shape, windows, weight, bias is not None, stride, padding, dilation,
+                          (N, C_out, H_out, W_out))
     else:
         # (C_in, kH, kW, H_out, W_out, N): im2col's columns with the batch axis last
         cols = batch_last_im2col(x, (kH, kW), stride, padding, dilation)
         cols = cols.reshape(G, C_in_g * kH * kW, H_out * W_out * N)
         w = weight.reshape(G, C_out // G, C_in_g * kH * kW)
         y = fast_forward(w, cols).reshape(C_out, H_out, W_out, N)  # Y = Wmat @ cols
-        cache = ConvCache(x.shape, cols, weight, bias is not None, stride, padding, dilation)
+        cache = ConvCache(x.shape, cols, weight, bias is not None, stride, padding, dilation,
+                          (N, C_out, H_out, W_out))
     if bias is not None:
         y += bias[:, None, None, None]
     return y.transpose(3, 0, 1, 2), cache
@@ -183,12 +200,14 @@ def conv2d_backward(grad_y: np.ndarray,
                [2., 4., 4., 2.],
                [1., 2., 2., 1.]])
     """
+    check_cache("conv2d_backward", cache, CONV_CACHES, "conv2d_forward")
+    check_grad("conv2d_backward", grad_y, cache.y_shape)
     if isinstance(cache, conv_tensordot.TensordotCache):
         return conv_tensordot.conv2d_backward(grad_y, cache, input_grad)
     if isinstance(cache, ConvTransposeCache):  # y was computed by transposition
         grad_x, grad_flipped, grad_bias = conv_transpose2d_backward(grad_y, cache, input_grad)
         return grad_x, flipped_kernel(grad_flipped, cache.x_groups.shape[0]), grad_bias
-    x_shape, cols, weight, has_bias, stride, padding, dilation = cache
+    x_shape, cols, weight, has_bias, stride, padding, dilation, _ = cache
     N, C_out, H_out, W_out = grad_y.shape
     C_in, C_in_g, kH, kW = x_shape[1], *weight.shape[1:]
     G = C_in // C_in_g
@@ -218,23 +237,18 @@ def conv2d_backward(grad_y: np.ndarray,
     return grad_x, grad_weight, grad_bias
 
 
-def check_conv_args(caller: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...],
-                    stride: Pair, padding: Pair, dilation: Pair, groups: int,
-                    algorithm: str) -> None:
-    """Raise a ValueError naming ``caller`` for mismatched channels, an empty output or an
-    unknown algorithm."""
+def check_conv_args(caller: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                    stride: Pair, padding: Pair, dilation: Pair, groups: int, algorithm: str,
+                    n_dims: int = 2) -> tuple[tuple[int, ...], tuple[int, ...],
+                                              tuple[int, ...], int]:
+    """Check a convolution's arguments (see ``shapes.py``) with errors naming ``caller``;
+    return ``(stride, padding, dilation, groups)``, ints as tuples of ``n_dims``."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"{caller}: algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    C_in, (_, C_in_g, kH, kW), G = x_shape[1], w_shape, groups
-    if C_in != C_in_g * G:
-        raise ValueError(f"{caller}: x has {C_in} channels (x.shape[1]) but weight of "
-                         f"shape {tuple(w_shape)} with groups={G} expects {C_in_g * G}")
-    out = [conv_output_size(n, k, s, p, d)
-           for n, k, s, p, d in zip(x_shape[2:], (kH, kW), stride, padding, dilation)]
-    if min(out) < 1:
-        raise ValueError(f"{caller}: empty output (H_out, W_out) = {tuple(out)} for x of "
-                         f"shape {tuple(x_shape)}, kernel {(kH, kW)}, padding {padding}, "
-                         f"dilation {dilation}")
+    groups = check_conv_arrays(caller, x, weight, bias, groups, n_dims)
+    _, stride, padding, dilation = window_args(caller, x, n_dims, weight.shape[2:], stride,
+                                               padding, dilation)
+    return stride, padding, dilation, groups
 
 
 def conv1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -257,7 +271,9 @@ def conv1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
         >>> y
         array([[[1., 3., 5., 7.]]])
     """
-    _, s, p, d = lift_1d(1, stride, padding, dilation)
+    *args, groups = check_conv_args("conv1d_forward", x, weight, bias, stride, padding,
+                                    dilation, groups, algorithm, n_dims=1)
+    _, s, p, d = lift_1d((1,), *args)
     y, cache = conv2d_forward(as_2d(x), as_2d(weight), bias, s, p, d, groups, algorithm)
     return y[:, :, 0, :], cache
 
@@ -270,6 +286,8 @@ def conv1d_backward(grad_y: np.ndarray, cache: AnyConvCache,
     **Shape:** grad_y (N, C_out, L_out) -> grad_x (N, C_in, L) (None if not
     ``input_grad``), grad_weight (C_out, C_in/G, k), grad_bias (C_out,) or None.
     """
+    check_cache("conv1d_backward", cache, CONV_CACHES, "conv1d_forward")
+    check_grad("conv1d_backward", grad_y, drop_height(cache.y_shape))
     grad_x, grad_weight, grad_bias = conv2d_backward(as_2d(grad_y), cache, input_grad)
     if grad_x is not None:
         grad_x = grad_x[:, :, 0, :]

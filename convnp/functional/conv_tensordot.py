@@ -41,6 +41,7 @@ class TensordotCache(NamedTuple):
     padding: Pair
     dilation: Pair
     groups: int
+    y_shape: tuple[int, int, int, int]  # the output's: backward checks grad_y against it
 
 
 def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -72,7 +73,8 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
             y[o] += np.tensordot(weight[o, :, i, j], xp[window][c], axes=([1], [0]))
     if bias is not None:
         y += bias[:, None, None, None]
-    cache = TensordotCache(xp, x.shape, weight, bias is not None, stride, padding, dilation, G)
+    cache = TensordotCache(xp, x.shape, weight, bias is not None, stride, padding, dilation, G,
+                           (N, C_out, *out))
     return y.transpose(1, 0, 2, 3), cache
 
 
@@ -90,7 +92,7 @@ def conv2d_backward(grad_y: np.ndarray, cache: TensordotCache, input_grad: bool 
         array([[[[6., 6.],
                  [6., 6.]]]])
     """
-    xp, x_shape, weight, has_bias, stride, padding, dilation, G = cache
+    xp, x_shape, weight, has_bias, stride, padding, dilation, G, _ = cache
     N, C_in, H, W = x_shape
     C_out, C_in_g, kH, kW = weight.shape
     C_out_g = C_out // G

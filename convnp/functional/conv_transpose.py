@@ -46,7 +46,17 @@ from convnp.functional._fast import (
     flipped_kernel,
     flipped_padding,
 )
-from convnp.functional.shapes import Pair, as_2d, conv_transpose_output_size, lift_1d
+from convnp.functional.shapes import (
+    Pair,
+    as_2d,
+    check_cache,
+    check_conv_arrays,
+    check_grad,
+    conv_transpose_output_size,
+    drop_height,
+    int_args,
+    lift_1d,
+)
 
 
 class ConvTransposeCache(NamedTuple):
@@ -59,6 +69,7 @@ class ConvTransposeCache(NamedTuple):
     stride: Pair
     padding: Pair
     dilation: Pair
+    y_shape: tuple[int, int, int, int]  # the output's: backward checks grad_y against it
 
 
 def conv_transpose2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -74,8 +85,8 @@ def conv_transpose2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray
         x: (N, C_in, H, W).
         weight: (C_in, C_out/G, kH, kW).
         bias: (C_out,) or None.
-        stride, padding, dilation: ``(H, W)`` pairs, those of the convolution this is
-            the transpose of.
+        stride, padding, dilation: ``(H, W)`` pairs (or ints), those of the convolution
+            this is the transpose of.
         output_padding: ``(H, W)`` extra rows/columns at the bottom/right of the output;
             each must be smaller than ``max(stride, dilation)`` on its axis.
         groups: G; C_in and C_out must be divisible by it.
@@ -86,7 +97,8 @@ def conv_transpose2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray
     **Shape:** ``H_out = (H-1)*sH - 2pH + dH(kH-1) + output_padding_H + 1``, likewise W_out.
 
     Raises:
-        ValueError: if an output_padding is too large or the output would be empty.
+        ValueError: if an output_padding is too large or the output would be empty, and
+            for mismatched shapes or dtypes (TypeError for wrong types).
 
     Example:
         >>> x = np.array([[[[1.0, 2]]]])                 # (1, 1, 1, 2)
@@ -94,19 +106,11 @@ def conv_transpose2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray
         >>> conv_transpose2d_forward(x, w, None, stride=(1, 2))[0]
         array([[[[  1.,  10., 102.,  20., 200.]]]])
     """
+    stride, padding, _, dilation, G, out = check_conv_transpose_args(
+        "conv_transpose2d_forward", x, weight, bias, stride, padding, output_padding, groups,
+        dilation)
     N, C_in, H, W = x.shape
     _, C_out_g, kH, kW = weight.shape
-    G = groups
-    out = []
-    for axis, n, k, s, p, op, d in zip("HW", (H, W), (kH, kW), stride, padding,
-                                       output_padding, dilation):
-        if not 0 <= op < max(s, d):
-            raise ValueError(f"conv_transpose2d_forward: output_padding along {axis} must be "
-                             f"smaller than max(stride, dilation) = {max(s, d)}, got {op}")
-        out.append(conv_transpose_output_size(n, k, s, p, op, d))
-    if min(out) < 1:
-        raise ValueError(f"conv_transpose2d_forward: output size {tuple(out)} is empty for "
-                         f"input of shape {x.shape}, kernel {(kH, kW)}, padding {padding}")
     x_groups = x.transpose(1, 2, 3, 0).reshape(G, C_in // G, H * W * N)
     w = weight.reshape(G, C_in // G, C_out_g * kH * kW)
     cols = matmul(w.transpose(0, 2, 1), x_groups)  # (G, C_out/G*kH*kW, H*W*N)
@@ -116,7 +120,7 @@ def conv_transpose2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray
     if bias is not None:
         y += bias[None, :, None, None]
     cache = ConvTransposeCache(x_groups, x.shape, weight, bias is not None, stride, padding,
-                               dilation)
+                               dilation, y.shape)
     return y, cache
 
 
@@ -136,7 +140,9 @@ def conv_transpose2d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
         ``grad_x`` equals ``conv2d_forward(grad_y, weight, None, stride, padding,
         dilation, groups)`` (cropped to (H, W) when output_padding >= stride).
     """
-    x_groups, x_shape, weight, has_bias, stride, padding, dilation = cache
+    check_cache("conv_transpose2d_backward", cache, ConvTransposeCache, "conv_transpose2d_forward")
+    check_grad("conv_transpose2d_backward", grad_y, cache.y_shape)
+    x_groups, x_shape, weight, has_bias, stride, padding, dilation, _ = cache
     N, C_in, H, W = x_shape
     G = x_groups.shape[0]
     cols = batch_last_im2col(grad_y, weight.shape[2:], stride, padding, dilation)
@@ -150,6 +156,30 @@ def conv_transpose2d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
         return None, grad_weight, grad_bias
     grad_x = matmul(weight.reshape(G, C_in // G, C_out_g * kH * kW), cols)  # (G, C_in/G, H*W*N)
     return grad_x.reshape(C_in, H, W, N).transpose(3, 0, 1, 2), grad_weight, grad_bias
+
+
+def check_conv_transpose_args(caller: str, x: np.ndarray, weight: np.ndarray,
+                              bias: np.ndarray | None, stride: Pair, padding: Pair,
+                              output_padding: Pair, groups: int, dilation: Pair, n_dims: int = 2
+                              ) -> tuple:
+    """Check a transposed convolution's arguments (see ``shapes.py``); return ``(stride,
+    padding, output_padding, dilation, groups, output size)``, ints as ``n_dims``-tuples."""
+    groups = check_conv_arrays(caller, x, weight, bias, groups, n_dims, transposed=True)
+    stride, padding, output_padding, dilation = int_args(
+        caller, n_dims, stride=stride, padding=padding, output_padding=output_padding,
+        dilation=dilation)
+    out = []
+    for axis, n, k, s, p, op, d in zip("HW" if n_dims == 2 else "L", x.shape[2:],
+                                       weight.shape[2:], stride, padding, output_padding,
+                                       dilation):
+        if op >= max(s, d):
+            raise ValueError(f"{caller}: output_padding along {axis} must be smaller than "
+                             f"max(stride, dilation) = {max(s, d)}, got {op}")
+        out.append(conv_transpose_output_size(n, k, s, p, op, d))
+    if min(out) < 1:
+        raise ValueError(f"{caller}: output size {tuple(out)} is empty for input of shape "
+                         f"{x.shape}, kernel {weight.shape[2:]}, padding {padding}")
+    return stride, padding, output_padding, dilation, groups, tuple(out)
 
 
 def conv2d_by_transposition(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -206,8 +236,11 @@ def conv_transpose1d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray
         >>> y
         array([[[1., 1., 3., 2., 2.]]])
     """
-    _, s, p, d = lift_1d(1, stride, padding, dilation)
-    y, cache = conv_transpose2d_forward(as_2d(x), as_2d(weight), bias, s, p, (0, output_padding),
+    stride, padding, output_padding, dilation, groups, _ = check_conv_transpose_args(
+        "conv_transpose1d_forward", x, weight, bias, stride, padding, output_padding, groups,
+        dilation, n_dims=1)
+    _, s, p, d = lift_1d((1,), stride, padding, dilation)
+    y, cache = conv_transpose2d_forward(as_2d(x), as_2d(weight), bias, s, p, (0, *output_padding),
                                         groups, d)
     return y[:, :, 0, :], cache
 
@@ -217,6 +250,8 @@ def conv_transpose1d_backward(grad_y: np.ndarray, cache: ConvTransposeCache,
                               ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients of ``conv_transpose1d_forward``: grad_y (N, C_out, L_out) -> (grad_x
     (N, C_in, L), grad_weight (C_in, C_out/G, k), grad_bias (C_out,) or None)."""
+    check_cache("conv_transpose1d_backward", cache, ConvTransposeCache, "conv_transpose1d_forward")
+    check_grad("conv_transpose1d_backward", grad_y, drop_height(cache.y_shape))
     grad_x, grad_weight, grad_bias = conv_transpose2d_backward(as_2d(grad_y), cache, input_grad)
     if grad_x is not None:
         grad_x = grad_x[:, :, 0, :]

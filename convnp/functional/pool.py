@@ -25,7 +25,17 @@ import numpy as np
 
 from convnp.functional._ufunc_buffers import small_ufunc_buffers
 from convnp.functional.columns import full_in_order, memory_order, pad_cnhw, window_slices
-from convnp.functional.shapes import Pair, as_2d, lift_1d, pool_output_size
+from convnp.functional.shapes import (
+    Pair,
+    as_2d,
+    check_cache,
+    check_grad,
+    drop_height,
+    lift_1d,
+    pool_output_size,
+    window_args,
+)
+from convnp.validate import check_bool
 
 
 class PoolCache(NamedTuple):
@@ -40,6 +50,7 @@ class PoolCache(NamedTuple):
     y: np.ndarray | None  # max: the output, (C, N, H_out, W_out)
     divisor: np.ndarray | None  # avg: window count per output, (H_out, W_out)
     order: tuple[int, ...]  # memory_order of the padded (C, N, H, W) input
+    y_shape: tuple[int, int, int, int]  # the output's: backward checks grad_y against it
 
 
 def _pads(x_shape: tuple[int, ...], kernel_size: Pair, stride: Pair, padding: Pair,
@@ -54,14 +65,15 @@ def _pads(x_shape: tuple[int, ...], kernel_size: Pair, stride: Pair, padding: Pa
     return (out[0], out[1]), (pads[0], pads[1])
 
 
-def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair = (0, 0),
-                       dilation: Pair = (1, 1), ceil_mode: bool = False
+def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair | None = None,
+                       padding: Pair = (0, 0), dilation: Pair = (1, 1), ceil_mode: bool = False
                        ) -> tuple[np.ndarray, PoolCache]:
     """2-D max-pooling: the largest value in each window.
 
     Args:
         x: (N, C, H, W).
-        kernel_size, stride, padding, dilation: ``(H, W)`` pairs.
+        kernel_size, stride, padding, dilation: ``(H, W)`` pairs (or ints); stride None
+            means kernel_size; padding at most half the kernel size, as in PyTorch.
         ceil_mode: round the output size up (PyTorch semantics).
 
     Returns:
@@ -74,6 +86,8 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
         >>> max_pool2d_forward(x, (2, 2), (2, 2))[0]
         array([[[[5., 8.]]]])
     """
+    kernel_size, stride, padding, dilation = window_args(
+        "max_pool2d_forward", x, 2, kernel_size, stride, padding, dilation, ceil_mode)
     out_size, pads = _pads(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     xp = pad_cnhw(x, pads, fill=-np.inf)
     windows = [window for _, _, window in window_slices(kernel_size, stride, dilation, out_size)]
@@ -83,7 +97,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
         # cost two more passes, and backward can find it again from y.
         np.maximum(y, xp[window], out=y)
     cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, x, y, None,
-                      memory_order(xp))
+                      memory_order(xp), (x.shape[0], x.shape[1], *out_size))
     return y.transpose(1, 0, 2, 3), cache
 
 
@@ -96,7 +110,8 @@ def max_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     Returns:
         grad_x: (N, C, H, W); zero except at the winners.
     """
-    x_shape, kernel_size, stride, dilation, pads, x, y, _, _ = cache
+    check_pool_backward("max_pool2d_backward", grad_y, cache, is_max=True)
+    x_shape, kernel_size, stride, dilation, pads, x, y, _, _, _ = cache
     # Every array below is stored like y (and x), so each pass runs along memory: a
     # grad_y stored in another order is copied once here, not re-read out of order per
     # offset. With the in-place passes, backward took 3-4x less time on LeNet's pools.
@@ -120,14 +135,15 @@ def max_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     return _unpad(grad_xp, x_shape, pads)
 
 
-def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair = (0, 0),
-                       ceil_mode: bool = False, count_include_pad: bool = True
-                       ) -> tuple[np.ndarray, PoolCache]:
+def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair | None = None,
+                       padding: Pair = (0, 0), ceil_mode: bool = False,
+                       count_include_pad: bool = True) -> tuple[np.ndarray, PoolCache]:
     """2-D average-pooling: the mean of each window.
 
     Args:
         x: (N, C, H, W).
-        kernel_size, stride, padding: ``(H, W)`` pairs.
+        kernel_size, stride, padding: ``(H, W)`` pairs (or ints); stride None means
+            kernel_size; padding at most half the kernel size, as in PyTorch.
         ceil_mode: round the output size up (PyTorch semantics).
         count_include_pad: count the zero padding in the divisor.
 
@@ -141,7 +157,9 @@ def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
         >>> avg_pool2d_forward(x, (2, 2), (2, 2))[0]
         array([[[[3.25, 2.75]]]])
     """
-    dilation = (1, 1)
+    kernel_size, stride, padding, dilation = window_args(
+        "avg_pool2d_forward", x, 2, kernel_size, stride, padding, 1, ceil_mode)
+    check_bool("avg_pool2d_forward", "count_include_pad", count_include_pad)
     out_size, pads = _pads(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     xp = pad_cnhw(x, pads)
     windows = [window for _, _, window in window_slices(kernel_size, stride, dilation, out_size)]
@@ -154,7 +172,7 @@ def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
                        count_include_pad).astype(y.dtype)
     y /= divisor
     cache = PoolCache(x.shape, kernel_size, stride, dilation, pads, None, None, divisor,
-                      memory_order(xp))
+                      memory_order(xp), (x.shape[0], x.shape[1], *out_size))
     return y.transpose(1, 0, 2, 3), cache
 
 
@@ -167,7 +185,8 @@ def avg_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     Returns:
         grad_x: (N, C, H, W).
     """
-    x_shape, kernel_size, stride, dilation, pads, _, _, divisor, order = cache
+    check_pool_backward("avg_pool2d_backward", grad_y, cache, is_max=False)
+    x_shape, kernel_size, stride, dilation, pads, _, _, divisor, order, _ = cache
     # share and grad_xp are stored like x, so that every += runs along memory.
     share = full_in_order((x_shape[1], x_shape[0], *divisor.shape), order, 0, grad_y.dtype)
     np.divide(grad_y.transpose(1, 0, 2, 3), divisor, out=share)
@@ -178,6 +197,18 @@ def avg_pool2d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
         for _, _, window in window_slices(kernel_size, stride, dilation, divisor.shape):
             grad_xp[window] += share
     return _unpad(grad_xp, x_shape, pads)
+
+
+def check_pool_backward(caller: str, grad_y: np.ndarray, cache: PoolCache, is_max: bool,
+                        n_dims: int = 2) -> None:
+    """TypeError unless ``cache`` came from the matching forward; ValueError unless
+    ``grad_y`` has the shape of that forward's output."""
+    made_by = f"{'max' if is_max else 'avg'}_pool{n_dims}d_forward"
+    check_cache(caller, cache, PoolCache, made_by)
+    if (cache.y is not None) != is_max:
+        raise TypeError(f"{caller}: cache must be the cache that {made_by} returned, got "
+                        f"that of {'average' if is_max else 'max'}-pooling")
+    check_grad(caller, grad_y, cache.y_shape if n_dims == 2 else drop_height(cache.y_shape))
 
 
 def _divisor(x_shape: tuple[int, ...], kernel_size: Pair, stride: Pair, padding: Pair,
@@ -211,35 +242,39 @@ def _unpad(grad_xp: np.ndarray, x_shape: tuple[int, ...], pads: tuple[Pair, Pair
     return grad_xp[:, :, top:top + H, left:left + W].transpose(1, 0, 2, 3)
 
 
-def max_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int, padding: int = 0,
-                       dilation: int = 1, ceil_mode: bool = False
+def max_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int | None = None,
+                       padding: int = 0, dilation: int = 1, ceil_mode: bool = False
                        ) -> tuple[np.ndarray, PoolCache]:
     """1-D max-pooling: x (N, C, L) -> (N, C, L_out), a 2-D pool with a window of height 1.
 
     **Shape:** ``L_out = floor((L + 2p - d(k-1) - 1)/s) + 1`` (ceil with ceil_mode).
     """
-    k, s, p, d = lift_1d(kernel_size, stride, padding, dilation)
-    y, cache = max_pool2d_forward(as_2d(x), k, s, p, d, ceil_mode)
+    args = window_args("max_pool1d_forward", x, 1, kernel_size, stride, padding, dilation,
+                       ceil_mode)
+    y, cache = max_pool2d_forward(as_2d(x), *lift_1d(*args), ceil_mode)
     return y[:, :, 0, :], cache
 
 
 def max_pool1d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     """grad_y (N, C, L_out) -> grad_x (N, C, L)."""
+    check_pool_backward("max_pool1d_backward", grad_y, cache, is_max=True, n_dims=1)
     return max_pool2d_backward(as_2d(grad_y), cache)[:, :, 0, :]
 
 
-def avg_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int, padding: int = 0,
-                       ceil_mode: bool = False, count_include_pad: bool = True
-                       ) -> tuple[np.ndarray, PoolCache]:
+def avg_pool1d_forward(x: np.ndarray, kernel_size: int, stride: int | None = None,
+                       padding: int = 0, ceil_mode: bool = False,
+                       count_include_pad: bool = True) -> tuple[np.ndarray, PoolCache]:
     """1-D average-pooling: x (N, C, L) -> (N, C, L_out).
 
     **Shape:** ``L_out = floor((L + 2p - k)/s) + 1`` (ceil with ceil_mode).
     """
-    k, s, p, _ = lift_1d(kernel_size, stride, padding, 1)
+    k, s, p, _ = lift_1d(*window_args("avg_pool1d_forward", x, 1, kernel_size, stride, padding,
+                                      1, ceil_mode))
     y, cache = avg_pool2d_forward(as_2d(x), k, s, p, ceil_mode, count_include_pad)
     return y[:, :, 0, :], cache
 
 
 def avg_pool1d_backward(grad_y: np.ndarray, cache: PoolCache) -> np.ndarray:
     """grad_y (N, C, L_out) -> grad_x (N, C, L)."""
+    check_pool_backward("avg_pool1d_backward", grad_y, cache, is_max=False, n_dims=1)
     return avg_pool2d_backward(as_2d(grad_y), cache)[:, :, 0, :]

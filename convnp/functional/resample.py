@@ -27,6 +27,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from convnp.functional.shapes import check_array
+from convnp.validate import check_int
+
 
 def resample_factor(value: int | Sequence[int], n_dims: int, name: str, caller: str
                     ) -> tuple[int, ...]:
@@ -66,6 +69,23 @@ def _is_whole(v: object) -> bool:
     return math.isfinite(v) and float(v).is_integer()
 
 
+def resample_args(caller: str, x: np.ndarray, factor: int | Sequence[int], name: str = "x",
+                  factor_name: str = "factor") -> tuple[int, ...]:
+    """Check that ``x`` is an (N, C, L) or (N, C, H, W) array; return ``factor`` as one int
+    >= 1 per spatial axis (an int stands for all of them)."""
+    check_array(caller, name, x, (3, 4))
+    return resample_factor(factor, x.ndim - 2, factor_name, caller)
+
+
+def check_multiples(caller: str, grad_y: np.ndarray, factor: tuple[int, ...], offset: int,
+                    form: str) -> None:
+    """ValueError unless each spatial size n of ``grad_y`` is ``k*m + offset`` (``form``):
+    the output sizes the forward pass can give."""
+    if any(n and (n - offset) % k for n, k in zip(grad_y.shape[2:], factor)):
+        raise ValueError(f"{caller}: grad_y's spatial sizes must be {form} for factor "
+                         f"{factor} (the forward output's), got shape {grad_y.shape}")
+
+
 def _every(factor: Sequence[int]) -> tuple[slice, ...]:
     """Index picking every k-th sample along each trailing spatial axis."""
     return (Ellipsis, *(slice(None, None, k) for k in factor))
@@ -92,6 +112,7 @@ def upsample_zeros_forward(x: np.ndarray, factor: Sequence[int]) -> np.ndarray:
         >>> upsample_zeros_forward(np.zeros((1, 1, 0)), (3,)).shape
         (1, 1, 0)
     """
+    factor = resample_args("upsample_zeros_forward", x, factor)
     out = [k * (n - 1) + 1 if n else 0 for n, k in zip(x.shape[2:], factor)]
     y = np.zeros((*x.shape[:2], *out), dtype=x.dtype)
     y[_every(factor)] = x
@@ -113,6 +134,8 @@ def upsample_zeros_backward(grad_y: np.ndarray, factor: Sequence[int]) -> np.nda
         >>> upsample_zeros_backward(np.arange(7.0).reshape(1, 1, 7), (3,))
         array([[[0., 3., 6.]]])
     """
+    factor = resample_args("upsample_zeros_backward", grad_y, factor, "grad_y")
+    check_multiples("upsample_zeros_backward", grad_y, factor, 1, "k*(L-1) + 1")
     return grad_y[_every(factor)].copy()
 
 
@@ -132,6 +155,7 @@ def downsample_forward(x: np.ndarray, factor: Sequence[int]) -> np.ndarray:
         >>> downsample_forward(np.arange(5.0).reshape(1, 1, 5), (2,))
         array([[[0., 2., 4.]]])
     """
+    factor = resample_args("downsample_forward", x, factor)
     return x[_every(factor)].copy()
 
 
@@ -157,8 +181,11 @@ def downsample_backward(grad_y: np.ndarray, factor: Sequence[int],
         >>> downsample_backward(np.array([[[1.0, 2, 3]]]), (2,), (6,))
         array([[[1., 0., 2., 0., 3., 0.]]])
     """
+    factor = resample_args("downsample_backward", grad_y, factor, "grad_y")
+    in_size = [check_int("downsample_backward", "in_size", n, min=0)
+               for n in (in_size if isinstance(in_size, (tuple, list)) else [in_size])]
     expected = tuple(math.ceil(n / k) for n, k in zip(in_size, factor))
-    if grad_y.shape[2:] != expected:
+    if len(in_size) != len(factor) or grad_y.shape[2:] != expected:
         raise ValueError(f"downsample_backward: expected a gradient of spatial size {expected} "
                          f"(input size {tuple(in_size)}, factor {tuple(factor)}), got shape "
                          f"{grad_y.shape}")
@@ -187,6 +214,8 @@ def upsample_nearest_forward(x: np.ndarray, scale_factor: Sequence[int]) -> np.n
         array([[[[1., 1., 1., 2., 2., 2.],
                  [1., 1., 1., 2., 2., 2.]]]])
     """
+    scale_factor = resample_args("upsample_nearest_forward", x, scale_factor,
+                                 factor_name="scale_factor")
     N, C, *size = x.shape
     y = np.empty((N, C, *(n * k for n, k in zip(size, scale_factor))), dtype=x.dtype)
     blocks = [a for n, k in zip(size, scale_factor) for a in (n, k)]  # H, kH, W, kW
@@ -208,6 +237,9 @@ def upsample_nearest_backward(grad_y: np.ndarray, scale_factor: Sequence[int]) -
         >>> upsample_nearest_backward(np.arange(6.0).reshape(1, 1, 6), (2,))
         array([[[1., 5., 9.]]])
     """
+    scale_factor = resample_args("upsample_nearest_backward", grad_y, scale_factor, "grad_y",
+                                 "scale_factor")
+    check_multiples("upsample_nearest_backward", grad_y, scale_factor, 0, "multiples of k")
     N, C, *size = grad_y.shape
     blocks = [a for n, k in zip(size, scale_factor) for a in (n // k, k)]
     summed_axes = tuple(range(3, 2 + len(blocks), 2))

@@ -21,7 +21,7 @@ to register a parameter, like in PyTorch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 from convnp import anomaly
 from convnp.layers.parameter import Parameter as Parameter
 from convnp.layers.parameter import check_replacement
-from convnp.validate import check_bool, check_float_dtype
+from convnp.validate import check_bool, check_float_dtype, check_state_dict
 
 # The array checks layers call on their inputs and gradients live with the other
 # argument checks in convnp/validate.py; they are re-exported here for the layers.
@@ -321,9 +321,7 @@ class Module:
         errors, and nothing is copied unless every value fits.
         """
         cls = type(self).__name__
-        if not isinstance(state, Mapping):
-            raise TypeError(f"{cls}.load_state_dict: expected a dict of arrays by name (as "
-                            f"state_dict() returns), got {type(state).__name__}")
+        check_state_dict(f"{cls}.load_state_dict", state)
         check_bool(f"{cls}.load_state_dict", "strict", strict)
         params = {name: p.data for name, p in self.named_parameters()}
         params.update(self.named_buffers())

@@ -18,13 +18,13 @@ that training resumes exactly where it stopped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from convnp.layers.module import Module, Parameter
-from convnp.validate import check_float
+from convnp.validate import check_float, check_state_dict
 
 
 def to_array(value: Any) -> np.ndarray:
@@ -50,9 +50,7 @@ def check_keys(owner: str, state: dict[str, Any], expected: Iterable[str]) -> No
 
 def check_type(owner: str, state: dict[str, Any]) -> None:
     """Raise unless ``state`` is a dict whose ``'type'`` names the class ``owner``."""
-    if not isinstance(state, Mapping):
-        raise TypeError(f"{owner}.load_state_dict: expected the dict that state_dict() "
-                        f"returns, got {type(state).__name__}")
+    check_state_dict(f"{owner}.load_state_dict", state)
     if "type" not in state:
         raise ValueError(f"{owner}.load_state_dict: this is not a convnp {owner} state (it "
                          f"has no 'type' key, which state_dict() writes; PyTorch's are not)")

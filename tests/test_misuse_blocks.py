@@ -56,7 +56,7 @@ from convnp import (
     (lambda: Residual(None), TypeError, "Residual: body must be a Module, got NoneType"),
     (lambda: Residual(ReLU(), 3), TypeError, r"Residual: shortcut must be a Module or None"),
     (lambda: Linear(2, 2).load_state_dict([("weight", np.zeros((2, 2)))]), TypeError,
-     r"Linear.load_state_dict: expected a dict of arrays by name .* got list"),
+     r"Linear.load_state_dict: expected a dict of arrays by name, .* got list"),
     (lambda: Linear(2, 2).load_state_dict(None), TypeError,
      r"Linear.load_state_dict: expected a dict .* got NoneType"),
     (lambda: Linear(2, 2).load_state_dict({}, strict="no"), TypeError,

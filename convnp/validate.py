@@ -356,3 +356,23 @@ returns, got list
     if not isinstance(state, Mapping):
         raise TypeError(f"{owner}: expected a dict of arrays by name, as state_dict() "
                         f"returns, got {type(state).__name__}")
+
+
+def check_buffer(owner: str, name: str, old: np.ndarray, new: Any) -> None:
+    """Raise unless ``new`` may replace the buffer ``old`` (``running_mean``, ...): an array
+    of the same shape and dtype. Another dtype would leak into the outputs and make saved
+    checkpoints unloadable; another shape would fail deep inside the next forward.
+
+    Example:
+        >>> check_buffer("BatchNorm2d", "running_mean", np.zeros(3, np.float32), np.zeros(4))
+        Traceback (most recent call last):
+        ...
+        ValueError: BatchNorm2d: running_mean must stay an array of shape (3,) and dtype \
+float32, got float64 of shape (4,); to change its values, assign running_mean[...] = values
+    """
+    if not isinstance(new, np.ndarray) or new.shape != old.shape or new.dtype != old.dtype:
+        got = (f"{new.dtype} of shape {new.shape}" if isinstance(new, np.ndarray)
+               else type(new).__name__)
+        raise ValueError(f"{owner}: {name} must stay an array of shape {old.shape} and dtype "
+                         f"{old.dtype}, got {got}; to change its values, assign "
+                         f"{name}[...] = values")

@@ -135,3 +135,15 @@ def test_checkpoint_carries_the_buffers_inside_concat_branches(tmp_path):
     assert int(fresh[1][1][0].num_batches_tracked) == 5
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(fresh.state_dict()[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("value, got", [(np.zeros(4, np.float32), "float32 of shape \\(4,\\)"),
+                                        (np.zeros(3), "float64 of shape \\(3,\\)"),
+                                        ([0.0, 0.0, 0.0], "list")])
+def test_a_buffer_is_replaced_only_by_an_array_of_its_shape_and_dtype(value, got):
+    bn = BatchNorm2d(3)
+    with pytest.raises(ValueError, match=f"BatchNorm2d: running_mean must stay an array of "
+                                         f"shape \\(3,\\) and dtype float32, got {got}"):
+        bn.running_mean = value
+    bn.running_mean = np.ones(3, np.float32)  # the same shape and dtype: fine
+    assert bn.to(np.float64).running_mean.dtype == np.float64  # to() changes the dtype

@@ -30,7 +30,7 @@ import numpy as np
 from convnp import anomaly
 from convnp.layers.parameter import Parameter as Parameter
 from convnp.layers.parameter import check_replacement
-from convnp.validate import check_bool, check_float_dtype, check_state_dict
+from convnp.validate import check_bool, check_buffer, check_float_dtype, check_state_dict
 
 # The array checks layers call on their inputs and gradients live with the other
 # argument checks in convnp/validate.py; they are re-exported here for the layers.
@@ -66,10 +66,13 @@ class Module:
         self._cache: Any = None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        """Set an attribute; replacing a Parameter is checked (``check_replacement``)."""
+        """Set an attribute; replacing a Parameter or a buffer is checked
+        (``parameter.check_replacement``, ``validate.check_buffer``)."""
         old = self.__dict__.get(name)
         if isinstance(old, Parameter):
             check_replacement(type(self).__name__, name, old, value)
+        elif isinstance(old, np.ndarray) and name in self._buffer_names:
+            check_buffer(type(self).__name__, name, old, value)
         object.__setattr__(self, name, value)
 
     def __init_subclass__(cls) -> None:
@@ -215,10 +218,10 @@ class Module:
         ``load_state_dict`` under the same dotted names as in PyTorch, and cast by
         ``to(dtype)`` when they are floating point; optimizers never see them, because
         they are not Parameters. Update a buffer in place (``self.running_mean[...] = m``)
-        or by assigning a new array to the attribute.
+        or by assigning a new array of the same shape and dtype (``check_buffer``).
         """
         self._buffer_names = (*(n for n in self._buffer_names if n != name), name)
-        setattr(self, name, np.asarray(value))
+        object.__setattr__(self, name, np.asarray(value))  # (re)registering: any shape
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
         """Yield ``(dotted name, array)`` for every buffer, e.g. ``('1.running_mean', ...)``.
@@ -288,7 +291,7 @@ class Module:
             for name in m._buffer_names:
                 value = getattr(m, name)
                 if np.issubdtype(value.dtype, np.floating):
-                    setattr(m, name, value.astype(dtype))
+                    object.__setattr__(m, name, value.astype(dtype))  # a new dtype
         return self
 
     # ----------------------------------------------------------------- state dict

@@ -147,16 +147,17 @@ def resnet(widths: tuple[int, ...] = (16, 32, 64, 128), blocks: tuple[int, ...] 
 
     ResNet-18 has a 7x7 stride-2 stem conv and a 3x3 stride-2 max-pool (224 -> 56
     pixels), then four stages of two basic blocks with 64, 128, 256, 512 channels; stages
-    2-4 halve the size. d2l trains it at 96 px, so its first stage works on 24x24 maps of
-    a picture enlarged 96/28 times: about 7 pixels of the original per side. Here the
-    stem is one 3x3 stride-2 conv with BatchNorm and ReLU, and no max-pool, so the
-    stages work on 14, 7, 4 and 2 pixels: twice the detail of d2l's. (A stem that also
-    max-pools, as ResNet-18's does, leaves the stages 7, 4, 2 and 1 pixels: cheaper,
-    but too coarse for Fashion-MNIST's textures.) The widths are 1/4 of ResNet-18's,
-    doubling per stage as there, so that a NumPy epoch stays short: in NumPy a 14x14
-    stage costs mostly memory traffic, which grows with its channels. Global average
-    pooling and one linear layer make the logits. Weights are initialised as in d2l
-    (``d2l_init``: Xavier-uniform for every convolution and linear layer).
+    2-4 halve the size. d2l trains it on pictures enlarged to 96 px, so its first stage
+    works on 24x24 maps: 24 samples across the picture, each about 1.2 original pixels.
+    Here the stem is one 3x3 stride-2 conv with BatchNorm and ReLU, and no max-pool, so
+    the stages work on 14, 7, 4 and 2 pixels: 0.58 times d2l's sampling, on maps with a
+    third of the positions. (A stem that also max-pools, as ResNet-18's does, leaves the
+    stages 7, 4, 2 and 1 pixels: cheaper, but too coarse for Fashion-MNIST's textures.)
+    The widths are 1/4 of ResNet-18's, doubling per stage as there, so that a NumPy epoch
+    stays short: in NumPy a 14x14 stage costs mostly memory traffic, which grows with its
+    channels. Global average pooling and one linear layer make the logits. Weights are
+    initialised as in d2l (``d2l_init``: Xavier-uniform for every convolution and linear
+    layer).
 
     Args:
         widths: channels of each stage (the stem has ``widths[0]``), ints >= 1.

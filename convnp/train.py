@@ -260,6 +260,9 @@ class Trainer:
 
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Logits for every row of ``x``, in eval mode: shape (N, C), also for N = 0."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"Trainer.predict: x must be an array of inputs, got "
+                            f"{type(x).__name__}")
         dummy = np.zeros(len(x), dtype=np.int64)
         return np.concatenate([logits for _, _, logits in
                                self._batches(x, dummy, batch_size, at_least_one=True)])

@@ -24,6 +24,7 @@ from convnp.files import atomic_writer
 from convnp.layers.module import Module, Parameter, inspection_mode
 from convnp.receptive_field import receptive_field
 from convnp.summary import model_dtype, named_layers
+from convnp.validate import check_int
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -94,6 +95,10 @@ def show_images(x: np.ndarray, labels: Sequence[Any] | None = None, *, ncols: in
         3
     """
     images = _as_images(x, "show_images")
+    check_int("show_images", "ncols", ncols, min=1)
+    if labels is not None and (isinstance(labels, str) or not hasattr(labels, "__len__")):
+        raise TypeError(f"show_images: labels must be a sequence of N titles, got "
+                        f"{type(labels).__name__} {labels!r}")
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"show_images: got {len(images)} images but {len(labels)} labels")
     rows, cols = _grid(len(images), ncols)

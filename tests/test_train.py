@@ -323,6 +323,8 @@ def test_accuracy_with_one_hot_targets_counts_the_argmax_class():
      r"train_loader must be a DataLoader .* got tuple; for arrays x, y use DataLoader"),
     (lambda m, o: Trainer(m, CrossEntropyLoss(), o, verbose=0).evaluate(toy_data()[0], None),
      TypeError, r"Trainer.evaluate: x and y must be arrays, got ndarray and NoneType"),
+    (lambda m, o: Trainer(m, CrossEntropyLoss(), o, verbose=0).predict(toy_data()), TypeError,
+     r"Trainer.predict: x must be an array of inputs, got tuple"),
     (lambda m, o: History().append(train_loss=1.0), ValueError,
      r"History.append: missing fields \['train_acc'"),
     (lambda m, o: History().append(**dict.fromkeys(History.__dataclass_fields__, "x")),

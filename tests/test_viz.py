@@ -189,6 +189,10 @@ def test_edge_detection_example(tmp_path, capsys):
      r"plot_history: expected a History with at least one epoch .* got NoneType"),
     (lambda net: viz.plot_history(SimpleNamespace(train_loss=[])), ValueError,
      r"at least one epoch"),
+    (lambda net: viz.show_images(np.zeros((4, 8, 8)), labels=3), TypeError,
+     r"show_images: labels must be a sequence of N titles, got int 3"),
+    (lambda net: viz.show_images(np.zeros((4, 8, 8)), ncols=0), ValueError,
+     r"show_images: ncols must be >= 1, got 0"),
 ])
 def test_plotting_the_wrong_thing_is_named_not_an_empty_figure(net, call, error, message):
     with pytest.raises(error, match=message):

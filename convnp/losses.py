@@ -107,9 +107,9 @@ class CrossEntropyLoss(_Loss):
     target probability 0 adds nothing to the loss (``0 * log 0 = 0``), so
     ``[[0, -inf, 1]]`` with target 0 gives 1.3133 as in PyTorch. With
     ``label_smoothing > 0`` every class has probability > 0 and the loss is inf, as in
-    PyTorch for ``label_smoothing < 1``. (For probability targets, and for
-    ``label_smoothing = 1``, PyTorch returns NaN there instead; this class gives the limit
-    value, the same as for class indices.) With N = 0 the 'mean' loss
+    PyTorch. (PyTorch returns NaN instead in two corner cases: probability targets without
+    smoothing, and ``label_smoothing = 1`` with the target on the masked class. This class
+    gives the limit value, as for class indices.) With N = 0 the 'mean' loss
     is NaN and the 'sum' loss 0, and ``backward`` returns an empty (0, C) gradient.
 
     Args:

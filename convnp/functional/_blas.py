@@ -1,12 +1,12 @@
 """Small products on one BLAS thread when the machine is busy (trick 3 of ``_fast.py``).
 
-When another program keeps a core busy, OpenBLAS's second thread spin-waits for that
-core and makes LeNet-sized products several times slower; on a quiet machine it makes
-them faster. So while other programs use more than half a core (``_cpu_load.py``),
-products under ``SMALL_PRODUCT_FLOPS`` run on one thread; larger ones, and every product
-on a quiet machine, keep every thread the user allows. The thread count is restored after
-each product; nothing else changes. Every matrix product in ``convnp.functional`` goes
-through ``matmul``.
+When another program keeps a core busy, one of OpenBLAS's threads waits for that core while
+the others spin-wait for it, and LeNet-sized products become several times slower; on a
+quiet machine the second thread makes them faster. So while other programs use more than
+half a core (``_cpu_load.py``), products under ``SMALL_PRODUCT_FLOPS`` run on one thread;
+larger ones, and every product on a quiet machine, keep every thread the user allows. The
+thread count is restored after each product; nothing else changes. Every matrix product in
+``convnp.functional`` goes through ``matmul``.
 """
 
 from __future__ import annotations

@@ -297,8 +297,9 @@ def fast_grad_weight(grad_y_groups: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
     The same numbers in the other orientation: the long contraction (over
     ``M = N*H_out*W_out``) then has the big matrix on the left, where OpenBLAS's threads
-    stall far less when other processes share the cores. In pieces, the sum over
-    positions is done piece by piece (same sum, another order of additions).
+    stalled far less in our measurements when other processes shared the cores. In
+    pieces, the sum over positions is done piece by piece (same sum, another order of
+    additions).
 
     Args:
         grad_y_groups: (G, C_out/G, M) with ``M = N*H_out*W_out``.

@@ -1,7 +1,8 @@
 """Small ufunc buffers for ``+=`` on strided slices (trick 5 of ``_fast.py``).
 
-NumPy 2.4 runs ``a[window] += b`` through buffers of ``np.getbufsize()`` elements per
-operand (8192 by default), which together overflow the CPU's first-level cache. With
+NumPy 2.4 runs ``a[window] += b`` through buffers of up to ``np.getbufsize()`` elements
+(8192 by default) for the operands whose strides do not line up, which together overflow
+the CPU's first-level cache. With
 buffers of 1024 elements, col2im took 0.35-0.58x the time on the large convolutions of
 ``conv_bench.py`` and 0.43-0.74x on LeNet's and a ResNet's layers (parity for kernel 4
 stride 2), and a README training step on LeNet about 0.9x. col2im

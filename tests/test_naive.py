@@ -215,6 +215,14 @@ def test_results_are_float64_whatever_the_input_dtype():
      "conv_transpose1d_forward_naive: x has C_in=2 channels but weight.shape[0] = 1"),
     (lambda: naive.max_pool2d_forward_naive(np.ones((1, 1, 4, 5)), (2, 3, 1)),
      "max_pool2d_forward_naive: kernel_size must be an int or an (H, W) pair, got (2, 3, 1)"),
+    (lambda: naive.max_pool2d_forward_naive(np.ones((1, 1, 4, 5)), 2, stride=(1.5, 1)),
+     "max_pool2d_forward_naive: stride must be an int or an (H, W) pair, got (1.5, 1)"),
+    (lambda: naive.max_pool1d_forward_naive(np.ones((1, 1, 5)), 2, ceil_mode="no"),
+     "max_pool1d_forward_naive: ceil_mode must be True or False, got 'no'"),
+    (lambda: naive.avg_pool2d_forward_naive(np.ones((1, 1, 4, 5)), 2, count_include_pad=0),
+     "avg_pool2d_forward_naive: count_include_pad must be True or False, got 0"),
+    (lambda: naive.conv1d_forward_naive(np.ones((1, 2, 5)), np.ones((2, 1, 3)), groups=2.0),
+     "conv1d_forward_naive: groups must be >= 1 and divide C_in=2, got 2.0"),
 ])
 def test_bad_input_names_the_function_and_the_argument(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -328,3 +336,11 @@ def test_max_pool_ties_go_to_the_first_maximum_as_in_torch(name, shape, kwargs, 
     xt = torch.tensor(x, requires_grad=True)
     getattr(torch.nn.functional, name)(xt, **kwargs).backward(torch.tensor(grad_y))
     np.testing.assert_allclose(grad_x, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_nan_wins_its_max_pool_window_as_in_pytorch():
+    x = np.array([[[[1.0, np.nan, 5.0], [3.0, 2.0, 4.0]]]])  # NaN not first in its window
+    y = naive.max_pool2d_forward_naive(x, (2, 2), stride=1)  # both windows hold the NaN
+    assert y.shape == (1, 1, 1, 2) and np.isnan(y).all()
+    assert naive.max_pool1d_forward_naive(x[:, :, 1], 2).tolist() == [[[3.0]]]
+

@@ -8,22 +8,35 @@ from __future__ import annotations
 import numpy as np
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def as_pair(fn: str, name: str, value: int | tuple[int, int]) -> tuple[int, int]:
-    """``3 -> (3, 3)``; a pair stays a pair, ``(H, W)`` order. Anything else is an error."""
-    if isinstance(value, (int, np.integer)):
+    """``3 -> (3, 3)``; a pair of ints stays a pair, ``(H, W)`` order. Anything else is an
+    error (a float is never truncated)."""
+    if _is_int(value):
         return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2:
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value)):
         return int(value[0]), int(value[1])
     raise ValueError(f"{fn}: {name} must be an int or an (H, W) pair, got {value!r}")
 
 
 def as_single(fn: str, name: str, value: int | tuple[int]) -> int:
     """``3`` or ``(3,)`` -> ``3``, for the 1-D functions."""
-    if isinstance(value, (int, np.integer)):
+    if _is_int(value):
         return int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 1:
+    if isinstance(value, (tuple, list)) and len(value) == 1 and _is_int(value[0]):
         return int(value[0])
     raise ValueError(f"{fn}: {name} must be an int or a 1-tuple, got {value!r}")
+
+
+def check_flags(fn: str, **flags: object) -> None:
+    """Raise unless every flag (``ceil_mode``, ``count_include_pad``) is a bool: a string
+    such as ``'no'`` would count as True."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{fn}: {name} must be True or False, got {value!r}")
 
 
 def out_len(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, ceil_mode: bool = False) -> int:
@@ -61,7 +74,7 @@ def check_conv(fn: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...], bias
     A convolution's weight is (C_out, C_in/G, k...); a transposed one's (C_in, C_out/G, k...).
     """
     C_in = x_shape[1]
-    if groups < 1 or C_in % groups:
+    if not _is_int(groups) or groups < 1 or C_in % groups:
         raise ValueError(f"{fn}: groups must be >= 1 and divide C_in={C_in}, got {groups}")
     if transposed:
         expected_in, C_out = w_shape[0], w_shape[1] * groups

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from ._common import (
     as_pair,
     as_single,
+    check_flags,
     check_min,
     check_ndim,
     check_out,
@@ -41,6 +42,7 @@ def _windows(n_out: int, n: int, k: int, s: int, p: int, count_include_pad: bool
 
 
 def _setup2d(fn, x, kernel_size, stride, padding, ceil_mode, count_include_pad, grad_y=None):
+    check_flags(fn, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
     kH, kW = as_pair(fn, "kernel_size", kernel_size)
     sH, sW = (kH, kW) if stride is None else as_pair(fn, "stride", stride)
     pH, pW = as_pair(fn, "padding", padding)
@@ -137,6 +139,7 @@ def avg_pool2d_backward_naive(grad_y: ArrayLike, x: ArrayLike, kernel_size: IntO
 
 
 def _setup1d(fn, x, kernel_size, stride, padding, ceil_mode, count_include_pad, grad_y=None):
+    check_flags(fn, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
     k = as_single(fn, "kernel_size", kernel_size)
     s = k if stride is None else as_single(fn, "stride", stride)
     p = as_single(fn, "padding", padding)

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike
 from ._common import (
     as_pair,
     as_single,
+    check_flags,
     check_min,
     check_ndim,
     check_out,
@@ -28,6 +29,7 @@ IntOrPair = int | tuple[int, int]
 
 def _max_pool2d(fn, x, kernel_size, stride, padding, dilation, ceil_mode, grad_y=None):
     """Output and winners: ``winners[(n, c, h, w)] = (r, q)``, the first max of each window."""
+    check_flags(fn, ceil_mode=ceil_mode)
     kH, kW = as_pair(fn, "kernel_size", kernel_size)
     sH, sW = (kH, kW) if stride is None else as_pair(fn, "stride", stride)
     (pH, pW), (dH, dW) = as_pair(fn, "padding", padding), as_pair(fn, "dilation", dilation)
@@ -52,8 +54,10 @@ def _max_pool2d(fn, x, kernel_size, stride, padding, dilation, ceil_mode, grad_y
                             r, q = h * sH - pH + i * dH, w * sW - pW + j * dW
                             if not (0 <= r < H and 0 <= q < W):
                                 continue  # padding never wins
-                            if where is None or xs[n][c][r][q] > best:  # a tie keeps the first
-                                best, where = xs[n][c][r][q], (r, q)
+                            v = xs[n][c][r][q]
+                            # a tie keeps the first; a NaN wins, as in PyTorch (v != v: NaN)
+                            if where is None or v > best or v != v and best == best:
+                                best, where = v, (r, q)
                     y[n, c, h, w] = best
                     if where is not None:
                         winners[(n, c, h, w)] = where
@@ -120,6 +124,7 @@ def max_pool2d_backward_naive(grad_y: ArrayLike, x: ArrayLike, kernel_size: IntO
 
 def _max_pool1d(fn, x, kernel_size, stride, padding, dilation, ceil_mode, grad_y=None):
     """Output and winners: ``winners[(n, c, t)] = u``, the first max of each window."""
+    check_flags(fn, ceil_mode=ceil_mode)
     k = as_single(fn, "kernel_size", kernel_size)
     s = k if stride is None else as_single(fn, "stride", stride)
     p, d = as_single(fn, "padding", padding), as_single(fn, "dilation", dilation)

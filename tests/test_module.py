@@ -390,3 +390,10 @@ def test_requires_grad_is_checked_on_assignment():
     with pytest.raises(TypeError, match="Parameter: requires_grad must be a bool, got str 'no'"):
         p.requires_grad = "no"
     assert p.requires_grad is True
+
+
+def test_load_state_dict_returns_the_skipped_keys_as_pytorch(rng):
+    layer = Linear(3, 2, rng=rng)
+    result = layer.load_state_dict({"wieght": np.zeros((2, 3), np.float32)}, strict=False)
+    assert result.missing_keys == ["weight", "bias"] and result.unexpected_keys == ["wieght"]
+    assert layer.load_state_dict(layer.state_dict()) == ([], [])

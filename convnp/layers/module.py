@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,6 +38,13 @@ from convnp.validate import check_grad as check_grad
 from convnp.validate import check_input as check_input
 from convnp.validate import check_positive as check_positive
 from convnp.validate import check_window_fits as check_window_fits
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` skipped (with ``strict=False``), as PyTorch returns it."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Module:
@@ -315,27 +322,25 @@ class Module:
                          for name in module._buffer_names)
         return state
 
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy ``state`` into the parameters and buffers, checking names, shapes and dtypes.
 
         Values may be NumPy arrays, anything ``np.asarray`` accepts, or torch tensors
         (``torch_model.state_dict()``, also with ``keep_vars=True``). With ``strict=False``
-        missing and unexpected keys are ignored; shape and dtype mismatches are always
-        errors, and nothing is copied unless every value fits.
+        missing and unexpected keys are skipped, and returned, as PyTorch does, so that a
+        mistyped key does not go unnoticed; shape and dtype mismatches are always errors,
+        and nothing is copied unless every value fits.
         """
         cls = type(self).__name__
         check_state_dict(f"{cls}.load_state_dict", state)
         check_bool(f"{cls}.load_state_dict", "strict", strict)
         params = {name: p.data for name, p in self.named_parameters()}
         params.update(self.named_buffers())
-        if strict:
-            missing = [k for k in params if k not in state]
-            unexpected = [k for k in state if k not in params]
-            if missing or unexpected:
-                raise KeyError(
-                    f"{cls}.load_state_dict: missing keys {missing}, unexpected keys "
-                    f"{unexpected}; this model has keys {list(params)}"
-                )
+        missing = [k for k in params if k not in state]
+        unexpected = [k for k in state if k not in params]
+        if strict and (missing or unexpected):
+            raise KeyError(f"{cls}.load_state_dict: missing keys {missing}, unexpected keys "
+                           f"{unexpected}; this model has keys {list(params)}")
         checked = {}
         for name, value in state.items():
             if name not in params:
@@ -361,6 +366,7 @@ class Module:
             checked[name] = value
         for name, value in checked.items():
             params[name][...] = value
+        return IncompatibleKeys(missing, unexpected)
 
     # ----------------------------------------------------------------- printing
     def extra_repr(self) -> str:

@@ -261,3 +261,14 @@ def test_a_bad_saved_state_is_named_and_changes_nothing(state, error, message):
     with pytest.raises(error, match=f"DataLoader.load_state_dict: {message}"):
         loader.load_state_dict(state)
     assert loader.rng.bit_generator.state == before
+
+
+@pytest.mark.parametrize("mean, std, message", [
+    (0.5, float("nan"), r"normalize: std must be finite, got nan"),
+    (0.5, float("inf"), r"normalize: std must be finite, got inf"),
+    (None, 0.5, r"normalize: mean must be finite, got None"),
+    ("a", 0.5, r"normalize: mean must be a number or an array of numbers, got str 'a'"),
+])
+def test_normalize_refuses_statistics_that_would_give_nan_or_zeros(mean, std, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        normalize(np.zeros((2, 3), np.float32), mean, std)

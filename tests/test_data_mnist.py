@@ -332,3 +332,9 @@ def test_a_real_mnist_folder_given_for_fashion_mnist_is_named():
     with pytest.raises(ValueError, match=r"is MNIST's t10k-images-idx3-ubyte, not "
                                          r"Fashion-MNIST's"):
         load_fashion_mnist("test", root=root, download=False)
+
+
+@pytest.mark.parametrize("flag", ["download", "verify"])
+def test_download_and_verify_must_be_bools(flag):
+    with pytest.raises(TypeError, match=f"load_mnist: {flag} must be a bool, got str 'no'"):
+        load_mnist("test", **{flag: "no"})  # 'no' used to count as True

@@ -19,6 +19,7 @@ from convnp import (
     Linear,
     ReLU,
     Residual,
+    Sequential,
 )
 
 
@@ -81,3 +82,17 @@ def test_constructor_arguments_are_checked(make, error, message):
 def test_non_float_inputs_are_refused(layer, shape, dtype):
     with pytest.raises(TypeError, match=f"{type(layer).__name__}: input must be a floating"):
         layer(np.zeros(shape, dtype=dtype))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: Sequential(ReLU())["0"], TypeError, r"Sequential indices must be ints or slices, "
+                                                 r"got str '0'"),
+    (lambda: Sequential(ReLU())[3], IndexError, r"Sequential index 3 is out of range for 1"),
+    (lambda: Concat(ReLU())[-2], IndexError, r"Concat index -2 is out of range for 1"),
+    (lambda: Linear(2, 2).apply(3), TypeError, r"Linear.apply: fn must be a function"),
+    (lambda: Linear(2, 2).register_buffer("weight", np.zeros(3)), ValueError,
+     r"Linear.register_buffer: 'weight' is already a Parameter of this module"),
+])
+def test_container_and_module_api_misuse_is_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -223,15 +223,22 @@ def normalize(x: np.ndarray, mean: float | np.ndarray, std: float | np.ndarray) 
         >>> normalize(np.array([0, 255], dtype=np.uint8), 0.5, 0.5)
         array([-1.,  1.], dtype=float32)
     """
-    std_arr = np.asarray(std)
-    if np.any(std_arr <= 0):
+    stats = {}
+    for name, value in (("mean", mean), ("std", std)):
+        try:
+            stats[name] = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise TypeError(f"normalize: {name} must be a number or an array of numbers, got "
+                            f"{type(value).__name__} {value!r}") from None
+        if not np.isfinite(stats[name]).all():
+            raise ValueError(f"normalize: {name} must be finite, got {value}")
+    if np.any(stats["std"] <= 0):
         raise ValueError(f"normalize: std must be > 0, got {std}")
     x = np.asarray(x)
     if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"normalize: x must be uint8 (scaled to [0, 1]) or floating, got "
                          f"{x.dtype}")
-    mean32 = np.asarray(mean, dtype=np.float32)
-    return ((_to_float(x) - mean32) / std_arr.astype(np.float32)).astype(np.float32)
+    return ((_to_float(x) - stats["mean"]) / stats["std"]).astype(np.float32)
 
 
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:

@@ -39,6 +39,7 @@ import numpy as np
 
 from convnp.data.idx import decode_idx, read_idx_bytes
 from convnp.files import atomic_writer
+from convnp.validate import check_bool
 
 #: Seconds to wait on each network operation (connect, each read) before giving up.
 DEFAULT_TIMEOUT = 30.0
@@ -314,6 +315,8 @@ def _refuse_the_other_dataset(spec: _Dataset, name: str, path: Path, data: bytes
 def _load(spec: _Dataset, split: str, root: str | os.PathLike | None, download: bool,
           verify: bool, mirrors: Sequence[str] | None, checksums: Mapping[str, str] | None,
           timeout: float, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    check_bool(caller, "download", download)  # 'no' would count as True
+    check_bool(caller, "verify", verify)
     names = _split_names(split, caller)
     folders = [f for base in data_dirs(root) for f in (base, base / spec.subfolder)]
     paths = _find_split(folders, names)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from convnp.layers.module import Module, check_grad
-from convnp.validate import check_int
+from convnp.validate import check_int, is_int
 
 
 class Sequential(Module):
@@ -69,7 +70,7 @@ class Sequential(Module):
             view.layers = self.layers[index]
             view.training = self.training
             return view
-        return self.layers[index]
+        return _item("Sequential", self.layers, index)
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
@@ -258,7 +259,7 @@ class Concat(Module):
         return len(self.branches)
 
     def __getitem__(self, index: int) -> Module:
-        return self.branches[index]
+        return _item("Concat", self.branches, index)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(N, C_in, *) -> (N, C_1 + ... + C_k, *) for dim=1: the branch outputs, concatenated."""
@@ -293,3 +294,13 @@ class Concat(Module):
 
     def extra_repr(self) -> str:
         return "" if self.dim == 1 else f"dim={self.dim}"
+
+
+def _item(owner: str, items: list[Module], index: Any) -> Module:
+    """``items[index]``, with errors that name the container (``Sequential``, ``Concat``)."""
+    if not is_int(index):
+        raise TypeError(f"{owner} indices must be ints or slices, got "
+                        f"{type(index).__name__} {index!r}")
+    if not -len(items) <= index < len(items):
+        raise IndexError(f"{owner} index {index} is out of range for {len(items)} layers")
+    return items[index]

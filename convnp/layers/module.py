@@ -186,6 +186,9 @@ class Module:
             >>> seen[:2], len(seen)
             (['ReLU()', 'ReLU()'], 4)
         """
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}.apply: fn must be a function of a "
+                            f"module, got {type(fn).__name__}")
         for child in self.children():
             child.apply(fn)
         fn(self)
@@ -227,6 +230,9 @@ class Module:
         they are not Parameters. Update a buffer in place (``self.running_mean[...] = m``)
         or by assigning a new array of the same shape and dtype (``check_buffer``).
         """
+        if isinstance(self.__dict__.get(name), (Parameter, Module)):
+            raise ValueError(f"{type(self).__name__}.register_buffer: {name!r} is already a "
+                             f"{type(self.__dict__[name]).__name__} of this module")
         self._buffer_names = (*(n for n in self._buffer_names if n != name), name)
         object.__setattr__(self, name, np.asarray(value))  # (re)registering: any shape
 

@@ -20,10 +20,30 @@ PyTorch's default for Conv and Linear weights is ``kaiming_uniform`` with
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
+from convnp.validate import check_float, check_float_dtype, int_tuple
+
 Shape = tuple[int, ...]
+
+
+def _check(owner: str, shape: Any, rng: Any, dtype: Any, **values: Any) -> Shape:
+    """Check an initialiser's arguments; return ``shape`` as ints.
+
+    ``rng`` must be a Generator (never NumPy's global state, ``np.random``), ``dtype``
+    floating, fans finite and > 0, ``a`` and ``gain`` finite.
+    """
+    shape = int_tuple(owner, "shape", shape)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{owner}: rng must be a np.random.Generator (e.g. "
+                        f"np.random.default_rng(0)), got {type(rng).__name__}")
+    check_float_dtype(owner, "dtype", dtype)
+    for name, value in values.items():
+        check_float(owner, name, value, min=0 if name.startswith("fan") else None,
+                    min_open=name.startswith("fan"))
+    return shape
 
 
 def fans(shape: Shape) -> tuple[int, int]:
@@ -33,6 +53,9 @@ def fans(shape: Shape) -> tuple[int, int]:
         >>> fans((6, 1, 5, 5))
         (25, 150)
     """
+    shape = int_tuple("fans", "shape", shape)
+    if len(shape) < 2:
+        raise ValueError(f"fans: shape must be (out, in) or (out, in, *kernel), got {shape}")
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
@@ -46,6 +69,7 @@ def kaiming_uniform(shape: Shape, fan_in: int, rng: np.random.Generator, a: floa
         >>> bool(np.abs(w).max() <= 1 / 5)
         True
     """
+    shape = _check("kaiming_uniform", shape, rng, dtype, fan_in=fan_in, a=a)
     bound = math.sqrt(2 / (1 + a * a)) * math.sqrt(3 / fan_in)
     return rng.uniform(-bound, bound, shape).astype(dtype)
 
@@ -53,6 +77,7 @@ def kaiming_uniform(shape: Shape, fan_in: int, rng: np.random.Generator, a: floa
 def kaiming_normal(shape: Shape, fan_in: int, rng: np.random.Generator, a: float = 0.0,
                    dtype=np.float32) -> np.ndarray:
     """He-normal init: N(0, std^2) with ``std = sqrt(2/(1+a^2)) / sqrt(fan_in)``."""
+    shape = _check("kaiming_normal", shape, rng, dtype, fan_in=fan_in, a=a)
     std = math.sqrt(2 / (1 + a * a)) / math.sqrt(fan_in)
     return (rng.standard_normal(shape) * std).astype(dtype)
 
@@ -60,6 +85,8 @@ def kaiming_normal(shape: Shape, fan_in: int, rng: np.random.Generator, a: float
 def xavier_uniform(shape: Shape, fan_in: int, fan_out: int, rng: np.random.Generator,
                    gain: float = 1.0, dtype=np.float32) -> np.ndarray:
     """Glorot-uniform init: U(-b, b) with ``b = gain * sqrt(6/(fan_in + fan_out))``."""
+    shape = _check("xavier_uniform", shape, rng, dtype, fan_in=fan_in, fan_out=fan_out,
+                   gain=gain)
     bound = gain * math.sqrt(6 / (fan_in + fan_out))
     return rng.uniform(-bound, bound, shape).astype(dtype)
 
@@ -67,6 +94,8 @@ def xavier_uniform(shape: Shape, fan_in: int, fan_out: int, rng: np.random.Gener
 def xavier_normal(shape: Shape, fan_in: int, fan_out: int, rng: np.random.Generator,
                   gain: float = 1.0, dtype=np.float32) -> np.ndarray:
     """Glorot-normal init: N(0, std^2) with ``std = gain * sqrt(2/(fan_in + fan_out))``."""
+    shape = _check("xavier_normal", shape, rng, dtype, fan_in=fan_in, fan_out=fan_out,
+                   gain=gain)
     std = gain * math.sqrt(2 / (fan_in + fan_out))
     return (rng.standard_normal(shape) * std).astype(dtype)
 

@@ -94,6 +94,8 @@ def _correlate(image: np.ndarray, kernel: np.ndarray, padding: int | tuple[int, 
         if array.ndim != 2:
             raise ValueError(f"{caller}: expected a 2-D {what} (H, W), got shape "
                              f"{array.shape}")
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise TypeError(f"{caller}: the {what} must hold numbers, got dtype {array.dtype}")
     pads = _padding(padding, kernel.shape, caller)
     strides = pair(stride, "stride", caller)
     if min(strides) < 1:

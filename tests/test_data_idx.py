@@ -134,3 +134,9 @@ def test_corrupt_gzip_raises_value_error_naming_file(tmp_path, mangle):
 def test_decode_idx_docstring_example():
     np.testing.assert_array_equal(decode_idx(bytes([0, 0, 0x08, 1, 0, 0, 0, 2, 7, 9])),
                                   np.array([7, 9], dtype=np.uint8))
+
+
+def test_decode_idx_of_a_file_name_points_to_read_idx():
+    with pytest.raises(TypeError, match=r"decode_idx: data must be the file's bytes, got str; "
+                                        r"to read a file by name, use read_idx"):
+        decode_idx("train-images-idx3-ubyte")

@@ -265,3 +265,19 @@ def test_no_network_no_local_copy(tmp_path, monkeypatch, mirrors):
         assert hint in message
     assert (urls[0] if urls else "no mirrors given") in message
     assert all_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mirrors": "http://127.0.0.1:9/"}, r"mirrors must be a list of strings, got 'http"),
+    ({"splits": "train"}, r"splits must be a list of strings, got 'train'"),
+    ({"timeout": "5"}, r"timeout must be a number, got str '5'"),
+])
+def test_download_arguments_of_the_wrong_kind_are_named(tmp_path, kwargs, message):
+    with pytest.raises(TypeError, match=f"download_dataset: {message}"):
+        download_dataset("mnist", tmp_path, **kwargs)  # a string used to be read per character
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_root_of_the_wrong_type_is_named():
+    with pytest.raises(TypeError, match=r"data_dirs: root \(the data folder\) must be a str"):
+        load_mnist(root=5, download=False)

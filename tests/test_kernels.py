@@ -209,3 +209,8 @@ def test_impulse_shows_the_kernel_flipped_or_upright():
     full_conv = convolve2d(impulse, k, "full")
     np.testing.assert_array_equal(full_corr[1:4, 1:4], k[::-1, ::-1])
     np.testing.assert_array_equal(full_conv[1:4, 1:4], k)
+
+
+def test_an_image_of_strings_is_named():
+    with pytest.raises(TypeError, match=r"correlate2d: the image must hold numbers, got dtype"):
+        correlate2d(np.array([["a", "b"], ["c", "d"]]), np.ones((1, 1)))

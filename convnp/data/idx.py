@@ -85,6 +85,9 @@ def decode_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
         array([7, 9], dtype=uint8)
     """
     where = f"read_idx: {source}"
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"decode_idx: data must be the file's bytes, got {type(data).__name__}; "
+                        f"to read a file by name, use read_idx(path)")
     if len(data) < 4:
         raise ValueError(f"{where}: file is {len(data)} bytes, too short for the 4-byte magic "
                          f"number")

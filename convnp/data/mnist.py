@@ -39,7 +39,7 @@ import numpy as np
 
 from convnp.data.idx import decode_idx, read_idx_bytes
 from convnp.files import atomic_writer
-from convnp.validate import check_bool
+from convnp.validate import check_bool, check_float
 
 #: Seconds to wait on each network operation (connect, each read) before giving up.
 DEFAULT_TIMEOUT = 30.0
@@ -126,6 +126,9 @@ def data_dirs(root: str | os.PathLike | None = None) -> list[Path]:
     """
     dirs = []
     if root is not None:
+        if not isinstance(root, (str, os.PathLike)):
+            raise TypeError(f"data_dirs: root (the data folder) must be a str or os.PathLike, got "
+                            f"{type(root).__name__} {root!r}")
         dirs.append(Path(root).expanduser())
     if os.environ.get("CONVNP_DATA"):
         dirs.append(Path(os.environ["CONVNP_DATA"]).expanduser())
@@ -243,6 +246,10 @@ def download_dataset(name: str = "mnist", root: str | os.PathLike | None = None,
     spec = datasets[name]
     mirrors = spec.mirrors if mirrors is None else mirrors
     checksums = spec.gz_md5 if checksums is None else checksums
+    for arg, value in (("splits", splits), ("mirrors", mirrors)):
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"download_dataset: {arg} must be a list of strings, got {value!r}")
+    check_float("download_dataset", "timeout", timeout, min=0, min_open=True)
     folder = data_dirs(root)[0] / spec.subfolder
     for split in splits:
         for stem in _split_names(split, "download_dataset"):

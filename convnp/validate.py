@@ -195,6 +195,9 @@ def check_float_dtype(owner: str, name: str, dtype: Any) -> np.dtype:
         shown = "None" if dtype is None else resolved
         raise TypeError(f"{owner}: {name} must be a floating dtype (float16, float32, float64), "
                         f"got {shown}")
+    if not resolved.isnative:  # '>f4' on a little-endian machine: layers would mix orders
+        raise ValueError(f"{owner}: {name} must be in the machine's byte order, got "
+                         f"{resolved.str}; use {resolved.newbyteorder('=').name}")
     return resolved
 
 

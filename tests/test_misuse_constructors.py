@@ -233,3 +233,9 @@ def test_parameter_dtypes_must_be_floating(dtype):
         Linear(3, 2, dtype=dtype)
     with pytest.raises(TypeError, match="Sequential.to: dtype must be a floating"):
         Sequential(Linear(3, 2)).to(dtype)
+
+
+def test_a_dtype_in_the_other_byte_order_is_refused():
+    with pytest.raises(ValueError, match=r"Linear: dtype must be in the machine's byte order, "
+                                         r"got >f4; use float32"):
+        Linear(2, 2, dtype=">f4")  # it used to fail at the next layer, with a wrong hint

@@ -44,6 +44,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
 from typing import Any
@@ -92,7 +93,18 @@ class detect_anomaly:  # noqa: N801 (PyTorch's name)
         MODE.reset(self._tokens.pop())
 
     def __call__(self, func: Callable) -> Callable:
-        """Use as a decorator: each call of ``func`` runs inside a fresh ``detect_anomaly``."""
+        """Use as a decorator: each call of ``func`` runs inside a fresh ``detect_anomaly``.
+
+        A generator or ``async`` function returns before its body runs, so the checks
+        would be off when it does: those are refused (use ``with`` inside them).
+        """
+        if not callable(func):
+            raise TypeError(f"detect_anomaly: can decorate a function, got {type(func).__name__}")
+        if inspect.isgeneratorfunction(func) or inspect.iscoroutinefunction(func):
+            raise TypeError(f"detect_anomaly: cannot decorate the generator or async function "
+                            f"{func.__name__!r}, whose body runs after the call returns; write "
+                            f"'with convnp.detect_anomaly():' inside it")
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:  # the signature is func's
             with detect_anomaly(self.check_nan):

@@ -257,3 +257,18 @@ def test_a_loss_whose_forward_raises_forgets_the_last_batch():
         ce(np.zeros((2, 3)), np.array([0, 7]))
     with pytest.raises(RuntimeError, match="CrossEntropyLoss.backward was called before forward"):
         ce.backward()
+
+
+def test_a_generator_or_async_function_cannot_be_decorated():
+    def batches():
+        yield 1
+
+    async def step():
+        return 1
+
+    for func in (batches, step):
+        with pytest.raises(TypeError, match=f"cannot decorate the generator or async function "
+                                            f"'{func.__name__}'"):
+            convnp.detect_anomaly()(func)  # its body would run with the checks off
+    with pytest.raises(TypeError, match="detect_anomaly: can decorate a function, got int"):
+        convnp.detect_anomaly()(3)

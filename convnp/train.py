@@ -184,7 +184,9 @@ class Trainer:
                 not taken, so the model keeps the weights from before it.
         """
         epochs = check_int("Trainer.fit", "epochs", epochs, min=1)
-        if isinstance(train_loader, (np.ndarray, tuple, list)) or not (
+        arrays_pair = (isinstance(train_loader, (tuple, list)) and len(train_loader) == 2
+                       and all(isinstance(a, np.ndarray) for a in train_loader))  # (x, y)
+        if isinstance(train_loader, np.ndarray) or arrays_pair or not (
                 hasattr(train_loader, "__len__") and hasattr(train_loader, "__iter__")):
             raise TypeError(f"Trainer.fit: train_loader must be a DataLoader (or have __len__ "
                             f"and __iter__ and yield (x, y) batches), got "

@@ -73,6 +73,8 @@ def check_int(owner: str, name: str, value: Any, *, min: int | None = None,
         >>> check_int("Conv2d", "groups", np.int64(2), min=1)
         2
     """
+    if type(value) is int and (min is None or value >= min) and (max is None or value <= max):
+        return value  # the common case, quickly: layers check ints on every call
     if not is_int(value):
         raise TypeError(f"{owner}: {name} must be an int, got {_got(value)}")
     _check_range(owner, name, int(value), min, max, False, False)
@@ -361,10 +363,11 @@ returns, got list
                         f"returns, got {type(state).__name__}")
 
 
-def check_buffer(owner: str, name: str, old: np.ndarray, new: Any) -> None:
-    """Raise unless ``new`` may replace the buffer ``old`` (``running_mean``, ...): an array
-    of the same shape and dtype. Another dtype would leak into the outputs and make saved
-    checkpoints unloadable; another shape would fail deep inside the next forward.
+def check_buffer(owner: str, name: str, old: np.ndarray, new: Any) -> np.ndarray:
+    """Return ``new`` if it may replace the buffer ``old`` (``running_mean``, ...): an array
+    (or NumPy scalar, for a 0-d buffer) of the same shape and dtype. Another dtype would
+    leak into the outputs and make saved checkpoints unloadable; another shape would fail
+    deep inside the next forward.
 
     Example:
         >>> check_buffer("BatchNorm2d", "running_mean", np.zeros(3, np.float32), np.zeros(4))
@@ -373,9 +376,14 @@ def check_buffer(owner: str, name: str, old: np.ndarray, new: Any) -> None:
         ValueError: BatchNorm2d: running_mean must stay an array of shape (3,) and dtype \
 float32, got float64 of shape (4,); to change its values, assign running_mean[...] = values
     """
-    if not isinstance(new, np.ndarray) or new.shape != old.shape or new.dtype != old.dtype:
-        got = (f"{new.dtype} of shape {new.shape}" if isinstance(new, np.ndarray)
-               else type(new).__name__)
+    if isinstance(new, np.generic):  # ``count = count + 1`` on a 0-d buffer gives a scalar
+        new = np.asarray(new)
+    if not isinstance(new, np.ndarray):
+        raise TypeError(f"{owner}: {name} must stay an array of shape {old.shape} and dtype "
+                        f"{old.dtype}, got {type(new).__name__}; to change its values, assign "
+                        f"{name}[...] = values")
+    if new.shape != old.shape or new.dtype != old.dtype:
         raise ValueError(f"{owner}: {name} must stay an array of shape {old.shape} and dtype "
-                         f"{old.dtype}, got {got}; to change its values, assign "
-                         f"{name}[...] = values")
+                         f"{old.dtype}, got {new.dtype} of shape {new.shape}; to change its "
+                         f"values, assign {name}[...] = values")
+    return new

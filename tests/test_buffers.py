@@ -137,13 +137,21 @@ def test_checkpoint_carries_the_buffers_inside_concat_branches(tmp_path):
         np.testing.assert_array_equal(fresh.state_dict()[k], v, err_msg=k)
 
 
-@pytest.mark.parametrize("value, got", [(np.zeros(4, np.float32), "float32 of shape \\(4,\\)"),
-                                        (np.zeros(3), "float64 of shape \\(3,\\)"),
-                                        ([0.0, 0.0, 0.0], "list")])
-def test_a_buffer_is_replaced_only_by_an_array_of_its_shape_and_dtype(value, got):
+@pytest.mark.parametrize("value, error, got", [
+    (np.zeros(4, np.float32), ValueError, "float32 of shape \\(4,\\)"),
+    (np.zeros(3), ValueError, "float64 of shape \\(3,\\)"),
+    ([0.0, 0.0, 0.0], TypeError, "list")])
+def test_a_buffer_is_replaced_only_by_an_array_of_its_shape_and_dtype(value, error, got):
     bn = BatchNorm2d(3)
-    with pytest.raises(ValueError, match=f"BatchNorm2d: running_mean must stay an array of "
+    with pytest.raises(error, match=f"BatchNorm2d: running_mean must stay an array of "
                                          f"shape \\(3,\\) and dtype float32, got {got}"):
         bn.running_mean = value
     bn.running_mean = np.ones(3, np.float32)  # the same shape and dtype: fine
     assert bn.to(np.float64).running_mean.dtype == np.float64  # to() changes the dtype
+
+
+def test_a_0d_buffer_may_be_reassigned_from_arithmetic():
+    bn = BatchNorm2d(3)
+    bn.num_batches_tracked = bn.num_batches_tracked + 1  # NumPy gives a scalar here
+    assert isinstance(bn.num_batches_tracked, np.ndarray) and bn.num_batches_tracked == 1
+

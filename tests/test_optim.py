@@ -419,3 +419,47 @@ def test_load_state_dict_of_a_non_dict_is_a_type_error(state):
     with pytest.raises(TypeError, match=r"SGD.load_state_dict: expected a dict of arrays by "
                                         r"name, as state_dict\(\) returns"):
         SGD([Parameter(np.zeros(2))], lr=0.1).load_state_dict(state)
+
+
+def test_load_state_dict_checks_hyperparameters_together_not_one_by_one():
+    plain = SGD([Parameter(np.zeros(2))], lr=0.1, momentum=0.0)
+    nesterov = SGD([Parameter(np.zeros(2))], lr=0.5, momentum=0.9, nesterov=True)
+    nesterov.load_state_dict(plain.state_dict())  # momentum 0 before nesterov False: fine
+    assert (nesterov.lr, nesterov.momentum, nesterov.nesterov) == (0.1, 0.0, False)
+
+
+def test_a_custom_optimizer_may_set_its_hyperparameters_in_init():
+    class Scaled(Optimizer):
+        hyperparameters = ("lr", "scale")
+
+        def __init__(self, params, lr=0.1, scale=2.0):
+            super().__init__(params)
+            self.lr, self.scale = lr, scale
+
+        def checked_hyperparameters(self, values):
+            return values
+
+        def step(self):
+            for _, p in self._trainable():
+                p.data -= self.lr * self.scale * p.grad
+
+    opt = Scaled([Parameter(np.ones(1))])
+    opt.params[0].grad[...] = 1
+    opt.step()
+    assert opt.params[0].data.tolist() == [0.8]
+
+
+def test_frozen_parameters_state_follows_model_to(tmp_path):
+    from convnp.checkpoint import load_checkpoint, save_checkpoint
+    from convnp.layers import Linear, Sequential
+
+    model = Sequential(Linear(3, 2, rng=np.random.default_rng(0)))
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for p in model.parameters():
+        p.grad[...] = 1
+    opt.step()
+    model[0].weight.requires_grad = False  # frozen after training: its state stays
+    model.to(np.float64)
+    opt.step()
+    save_checkpoint(tmp_path / "c.npz", model, opt)
+    load_checkpoint(tmp_path / "c.npz", model, opt)

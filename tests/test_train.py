@@ -349,3 +349,10 @@ def test_nan_loss_message_says_when_the_weights_are_already_broken():
     with pytest.raises(FloatingPointError, match="an earlier step already made some weights "
                                                  "NaN or infinite"):
         trainer.fit(loader, 1)
+
+
+def test_fit_takes_a_list_of_batches():
+    model, optimizer, _, loader, trainer = make_run()
+    batches = list(loader)[:2]  # a list of (x, y) pairs has __len__ and __iter__
+    assert len(trainer.fit(batches, 1)) == 1
+

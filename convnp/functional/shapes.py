@@ -193,7 +193,8 @@ def int_args(caller: str, n: int, **values: Any) -> tuple[tuple[int, ...], ...]:
     for name, value in values.items():
         if type(value) is int:  # the common cases first: the layers call this every step
             entries = (value,) * n
-        elif type(value) is tuple and len(value) == n and all(type(v) is int for v in value):
+        elif type(value) is tuple and len(value) == n == 2 and type(value[0]) is int and type(
+                value[1]) is int:
             entries = value
         else:
             entries = _int_entries(caller, n, name, value)
@@ -221,6 +222,9 @@ def _ints(n: int) -> str:
 def size_args(caller: str, n: int, kernel_size: int, stride: int, padding: int,
               dilation: int) -> None:
     """The checks of the output-size formulas: ints, n and padding >= 0, the others >= 1."""
+    if (type(n) is type(kernel_size) is type(stride) is type(padding) is type(dilation) is int
+            and n >= 0 <= padding and min(kernel_size, stride, dilation) >= 1):
+        return  # the kernels' own calls: a quick pass
     for name, value, lowest in (("n", n, 0), ("kernel_size", kernel_size, 1),
                                 ("stride", stride, 1), ("padding", padding, 0),
                                 ("dilation", dilation, 1)):
@@ -255,10 +259,10 @@ def window_args_for_shape(caller: str, x_shape: tuple[int, ...], n_dims: int, ke
         if any(2 * pi > ki for ki, pi in zip(k, p)):
             raise ValueError(f"{caller}: padding must be at most half the kernel size, got "
                              f"padding={p} for kernel_size={k}")
-    out = tuple(_output_size(*args, bool(ceil_mode)) for args in zip(x_shape[2:], k, s, p, d))
+    out = [_output_size(n, *args, bool(ceil_mode)) for n, *args in zip(x_shape[2:], k, s, p, d)]
     if min(out) < 1:
         names = "(H_out, W_out)" if n_dims == 2 else "(L_out,)"
-        raise ValueError(f"{caller}: empty output {names} = {out} for x of shape {x_shape}, "
+        raise ValueError(f"{caller}: empty output {names} = {tuple(out)} for x of shape {x_shape}, "
                          f"kernel {k}, stride {s}, padding {p}, dilation {d}: the window "
                          f"does not fit the padded input")
     return k, s, p, d

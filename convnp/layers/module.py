@@ -79,7 +79,7 @@ class Module:
         if isinstance(old, Parameter):
             check_replacement(type(self).__name__, name, old, value)
         elif isinstance(old, np.ndarray) and name in self._buffer_names:
-            check_buffer(type(self).__name__, name, old, value)
+            value = check_buffer(type(self).__name__, name, old, value)
         object.__setattr__(self, name, value)
 
     def __init_subclass__(cls) -> None:

@@ -125,7 +125,7 @@ class Optimizer:
         ``opt.lr = float('nan')`` or ``'0.1'`` is refused."""
         if name == "lr":
             value = check_float(type(self).__name__, name, value)
-        elif name in self.hyperparameters:
+        elif name in self.hyperparameters and all(h in vars(self) for h in self.hyperparameters):
             values = {h: getattr(self, h) for h in self.hyperparameters}
             value = self.checked_hyperparameters({**values, name: value})[name]
         object.__setattr__(self, name, value)
@@ -138,11 +138,11 @@ class Optimizer:
         loads back.
         """
         for i, p in enumerate(self.params):
+            state = self.state.get(i, {})  # frozen ones too: the state is saved with them
+            for name, value in state.items():
+                if value.dtype.kind == "f" and value.dtype != p.dtype:
+                    state[name] = value.astype(p.dtype)
             if p.requires_grad:
-                state = self.state.get(i, {})
-                for name, value in state.items():
-                    if value.dtype.kind == "f" and value.dtype != p.dtype:
-                        state[name] = value.astype(p.dtype)
                 yield i, p
 
     def step(self) -> None:
@@ -211,8 +211,7 @@ class Optimizer:
                 if name in self.nonnegative_state and not (value >= 0).all():
                     raise ValueError(f"{owner}.load_state_dict: 'state.{i}.{name}' must be "
                                      f">= 0 (and not NaN) everywhere")
-        for name, value in hyperparameters.items():
-            setattr(self, name, value)
+        self._set_hyperparameters(hyperparameters)  # checked together above, set together
         self.state = {i: {name: value.copy() for name, value in arrays.items()}
                       for i, arrays in new_state.items()}
 

@@ -183,3 +183,13 @@ def test_int_pool_backward_equals_pair():
     a = F.max_pool2d_backward(gy, F.max_pool2d_forward(x, 2, 2)[1])
     b = F.max_pool2d_backward(gy, F.max_pool2d_forward(x, (2, 2), (2, 2))[1])
     assert np.array_equal(a, b)
+
+
+def test_numpy_arrays_are_accepted_for_sizes_as_before():
+    from convnp.functional import downsample_backward, downsample_forward, pad
+
+    x = np.ones((1, 1, 4, 5))
+    assert pad(x, np.array([[1, 1], [2, 2]])).shape == (1, 1, 6, 9)
+    assert downsample_forward(x, np.array([2, 2])).shape == (1, 1, 2, 3)
+    grad = downsample_backward(np.ones((1, 1, 2, 3)), np.array([2, 2]), np.array([4, 5]))
+    assert grad.shape == (1, 1, 4, 5)

@@ -96,6 +96,7 @@ def pad_widths(caller: str, name: str, x: np.ndarray, pads: Sequence[tuple[int, 
     check_array(caller, name, x, (3, 4))
     check_choice(caller, "mode", mode, PADDING_MODES)
     n_dims = x.ndim - 2
+    pads = pads.tolist() if isinstance(pads, np.ndarray) else pads  # e.g. [[1, 1], [2, 2]]
     pads = [pads] * n_dims if is_int(pads) else pads
     if not isinstance(pads, (tuple, list)) or len(pads) != n_dims:
         raise (ValueError if isinstance(pads, (tuple, list)) else TypeError)(

@@ -74,6 +74,7 @@ def resample_args(caller: str, x: np.ndarray, factor: int | Sequence[int], name:
     """Check that ``x`` is an (N, C, L) or (N, C, H, W) array; return ``factor`` as one int
     >= 1 per spatial axis (an int stands for all of them)."""
     check_array(caller, name, x, (3, 4))
+    factor = factor.tolist() if isinstance(factor, np.ndarray) else factor
     return resample_factor(factor, x.ndim - 2, factor_name, caller)
 
 
@@ -182,6 +183,7 @@ def downsample_backward(grad_y: np.ndarray, factor: Sequence[int],
         array([[[1., 0., 2., 0., 3., 0.]]])
     """
     factor = resample_args("downsample_backward", grad_y, factor, "grad_y")
+    in_size = in_size.tolist() if isinstance(in_size, np.ndarray) else in_size
     in_size = [check_int("downsample_backward", "in_size", n, min=0)
                for n in (in_size if isinstance(in_size, (tuple, list)) else [in_size])]
     expected = tuple(math.ceil(n / k) for n, k in zip(in_size, factor))

@@ -206,7 +206,8 @@ def int_args(caller: str, n: int, **values: Any) -> tuple[tuple[int, ...], ...]:
 
 
 def _int_entries(caller: str, n: int, name: str, value: Any) -> tuple[int, ...]:
-    """``int_args`` for any other value: NumPy ints, lists, and the errors."""
+    """``int_args`` for any other value: NumPy ints, lists, arrays, and the errors."""
+    value = value.tolist() if isinstance(value, np.ndarray) else value
     entries = (value,) * n if is_int(value) else value
     if not (isinstance(entries, (tuple, list)) and all(is_int(v) for v in entries)):
         raise TypeError(f"{caller}: {name} must be an int or {_ints(n)}, got {value!r}")

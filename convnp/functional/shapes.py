@@ -15,7 +15,6 @@ as in the layers. The checks read shapes and ints only, never the data.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -138,9 +137,6 @@ def ntuple(value: int | Sequence[int], n: int, name: str, layer: str) -> tuple[i
         >>> ntuple(3, 2, "kernel_size", "Conv2d"), ntuple((3, 5), 2, "kernel_size", "Conv2d")
         ((3, 3), (3, 5))
     """
-    def is_int(v: object) -> bool:
-        return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-
     if is_int(value):
         return (int(value),) * n
     expected = f"{layer}: {name} must be an int or {n} ints, got {value!r}"

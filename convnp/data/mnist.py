@@ -303,7 +303,7 @@ def _check(images: np.ndarray, labels: np.ndarray, paths: Sequence[Path], split:
                          f"the full {split!r} split, got {len(images)}")
 
 
-def _refuse_the_other_dataset(spec: _Dataset, name: str, path: Path, data: bytes,
+def _refuse_the_other_dataset(spec: _Dataset, name: str, path: Path, digest: str,
                               caller: str) -> None:
     """Raise a ValueError if a full-size image file is the other dataset's.
 
@@ -313,7 +313,7 @@ def _refuse_the_other_dataset(spec: _Dataset, name: str, path: Path, data: bytes
     other dataset's published sum is an error, so other copies still load.
     """
     other = _FASHION if spec is _MNIST else _MNIST
-    if _md5(data) == other.md5[name]:
+    if digest == other.md5[name]:
         raise ValueError(f"{caller}: {path} is {other.title}'s {name}, not {spec.title}'s "
                          f"(the two datasets use the same file names); give the folder of "
                          f"{spec.title} instead")
@@ -343,14 +343,14 @@ def _load(spec: _Dataset, split: str, root: str | os.PathLike | None, download: 
     contents = [read_idx_bytes(path) for path in paths]
     images, labels = (decode_idx(data, str(path)) for data, path in zip(contents, paths))
     _check(images, labels, paths, split, verify, caller)
+    digests = [_md5(data) for data in contents] if verify else []  # each file's once
     if len(images) == SPLIT_SIZES[split]:
-        _refuse_the_other_dataset(spec, names[0], paths[0], contents[0], caller)
-    if verify:
-        for name, path, data in zip(names, paths, contents):
-            if _md5(data) != spec.md5[name]:
-                raise ValueError(f"{caller}: {path}: MD5 of the decompressed data is "
-                                 f"{_md5(data)}, expected {spec.md5[name]} (corrupt or "
-                                 f"modified file)")
+        image_md5 = digests[0] if verify else _md5(contents[0])
+        _refuse_the_other_dataset(spec, names[0], paths[0], image_md5, caller)
+    for name, path, digest in zip(names, paths, digests):
+        if digest != spec.md5[name]:
+            raise ValueError(f"{caller}: {path}: MD5 of the decompressed data is {digest}, "
+                             f"expected {spec.md5[name]} (corrupt or modified file)")
     return images, labels.astype(np.int64)
 
 

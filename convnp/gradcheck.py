@@ -58,14 +58,12 @@ def gradcheck(f: Module | Callable, *inputs: np.ndarray, eps: float = 1e-6, atol
     rng = check_generator("gradcheck", "rng", rng) or np.random.default_rng(0)
     if not isinstance(f, Module):
         return _gradcheck(f, inputs, eps, atol, rtol, directional, rng)
-    buffers = [(m, name, getattr(m, name).copy()) for m in f.modules()
-               for name in m._buffer_names]
+    state = f.state_dict()  # copies of the parameters and buffers (running statistics)
     grads = [p.grad.copy() for p in f.parameters()]
     try:
         return _gradcheck(f, inputs, eps, atol, rtol, directional, rng)
     finally:
-        for m, name, value in buffers:
-            setattr(m, name, value)
+        f.load_state_dict(state)
         for p, grad in zip(f.parameters(), grads):
             p.grad[...] = grad
 

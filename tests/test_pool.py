@@ -200,6 +200,16 @@ def test_pool2d_gradcheck(Pool, options, rng):
     assert gradcheck(Pool(**options), rng.standard_normal((2, 2, 5, 7)))
 
 
+@pytest.mark.parametrize("Pool, options", [
+    (MaxPool2d, {"kernel_size": (3, 4), "stride": 2, "ceil_mode": True}),
+    (AvgPool2d, {"kernel_size": (3, 4), "stride": 2, "ceil_mode": True}),
+    (AvgPool2d, {"kernel_size": (3, 4), "stride": 2, "padding": (1, 0), "ceil_mode": True,
+                 "count_include_pad": False}),
+], ids=str)
+def test_pool2d_gradcheck_window_longer_than_the_input(Pool, options, rng):
+    assert gradcheck(Pool(**options), rng.standard_normal((2, 2, 2, 3)))  # 3x4 on 2x3
+
+
 POOL1D_OPTIONS = [
     (MaxPool1d, {"kernel_size": 2}), (MaxPool1d, {"kernel_size": 3, "stride": 1}),
     (MaxPool1d, {"kernel_size": 3, "padding": 1, "dilation": 2}),

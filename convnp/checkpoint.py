@@ -18,8 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from convnp.data.loader import DataLoader
 from convnp.files import atomic_writer
 from convnp.layers.module import Module
+from convnp.optim.lr_scheduler import LRScheduler
+from convnp.optim.optimizer import Optimizer
 from convnp.rng import generator_state, restore_generator
 from convnp.train import HISTORY_FIELDS, History
 
@@ -120,9 +123,20 @@ def _check_arguments(fn: str, path: Any, parts: dict[str, Any]) -> None:
         raise TypeError(f"{fn}: model must be a convnp Module, got "
                         f"{type(parts['model']).__name__}")
     for name, part in parts.items():
-        if part is not None and not hasattr(part, "state_dict"):
-            raise TypeError(f"{fn}: {name} must have a state_dict() (a convnp {name}), got "
-                            f"{type(part).__name__}")
+        kind = _KINDS.get(name)
+        if part is None or kind is None or isinstance(part, kind):
+            continue
+        slot = next((f" (pass it as {other}=...)" for other, cls in _KINDS.items()
+                     if isinstance(part, cls) and other in parts), "")
+        raise TypeError(f"{fn}: {name} must be a convnp {kind.__name__}, got "
+                        f"{type(part).__name__}{slot}")
+
+
+# What each optional part must be. Checked by type, not by having a state_dict(): a part in
+# the wrong slot (a scheduler passed as the history) would be saved without complaint, and
+# the file, which has replaced the previous checkpoint, could then never be loaded.
+_KINDS = {"optimizer": Optimizer, "history": History, "scheduler": LRScheduler,
+          "loader": DataLoader}
 
 
 def _read(path: str | os.PathLike, where: str) -> dict[str, np.ndarray]:

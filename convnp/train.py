@@ -23,6 +23,7 @@ from typing import TextIO
 import numpy as np
 
 from convnp.data import DataLoader
+from convnp.layers.container import backward_without_input_grad
 from convnp.layers.module import Module, inspection_mode
 from convnp.optim.lr_scheduler import LRScheduler
 from convnp.optim.optimizer import Optimizer
@@ -101,8 +102,9 @@ class Trainer:
     """Train and evaluate a classifier.
 
     Args:
-        model: a Module mapping images to logits (N, C) whose ``backward`` takes
-            ``input_grad`` (``Sequential`` and layers with parameters do).
+        model: a Module mapping images to logits (N, C). If its ``backward`` takes
+            ``input_grad`` (``Sequential`` and layers with parameters do), it is told not to
+            compute dL/d(images); otherwise that gradient is computed and dropped.
         loss_fn: e.g. ``CrossEntropyLoss()``; called as ``loss_fn(logits, y)``, with
             ``loss_fn.backward()`` giving dloss/dlogits.
         optimizer: e.g. ``SGD(model.parameters(), lr=0.05, momentum=0.9)``.
@@ -169,6 +171,21 @@ class Trainer:
         self.stream = stream if stream is not None else sys.stdout
         self.history = History()
 
+    @property
+    def history(self) -> History:
+        """The epochs trained so far; assign the ``History`` from ``load_checkpoint`` to resume."""
+        return self._history
+
+    @history.setter
+    def history(self, history: History) -> None:
+        if not isinstance(history, History):
+            hint = (" (load_checkpoint returns None for a checkpoint saved without a history; "
+                    "save one with save_checkpoint(path, model, optimizer, trainer.history))"
+                    if history is None else "")
+            raise TypeError(f"Trainer: history must be a History, got "
+                            f"{type(history).__name__}{hint}")
+        self._history = history
+
     def fit(self, train_loader: DataLoader, epochs: int,
             val_data: tuple[np.ndarray, np.ndarray] | None = None) -> History:
         """Train for ``epochs`` more epochs; returns the history (it grows across calls).
@@ -223,7 +240,8 @@ class Trainer:
         self.model.train()
         bar = ProgressBar(len(loader), f"epoch {epoch}/{last}", self.verbose, self.stream)
         total_loss, correct, seen = 0.0, 0, 0
-        for batch, (x, y) in enumerate(loader, start=1):
+        for batch, item in enumerate(loader, start=1):
+            x, y = _check_batch(item, batch)
             logits = self.model(x)
             loss = self.loss_fn(logits, y)
             if not np.isfinite(loss):
@@ -235,7 +253,7 @@ class Trainer:
                                          f"{batch}; the step was not taken, {state} (try a "
                                          f"lower learning rate)")
             self.optimizer.zero_grad()
-            self.model.backward(self.loss_fn.backward(), input_grad=False)
+            backward_without_input_grad(self.model, self.loss_fn.backward())
             self.optimizer.step()
             if self.scheduler is not None and self.scheduler_step == "batch":
                 self.scheduler.step()
@@ -285,3 +303,19 @@ class Trainer:
                 yield xb, yb, model(xb)
             for xb, yb in loader:
                 yield xb, yb, model(xb)
+
+
+def _check_batch(item: object, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(x, y)`` of a training batch, checked before the step can change any weight."""
+    where = f"Trainer.fit: batch {batch} of train_loader"
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        size = f" of {len(item)} items" if isinstance(item, (tuple, list)) else ""
+        raise TypeError(f"{where} must be a pair (x, y), got {type(item).__name__}{size}")
+    x, y = item
+    if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
+        raise TypeError(f"{where}: x and y must be NumPy arrays, got {type(x).__name__} and "
+                        f"{type(y).__name__}")
+    if x.ndim == 0 or y.ndim == 0 or len(y) == 0 or len(x) != len(y):
+        raise ValueError(f"{where}: x and y must hold the same number of samples, at least 1; "
+                         f"got shapes {x.shape} and {y.shape}")
+    return x, y

@@ -17,7 +17,7 @@ from convnp.data.idx import decode_idx, read_idx
 from convnp.layers import Dropout, Flatten, Linear, ReLU, Sequential
 from convnp.losses import CrossEntropyLoss
 from convnp.optim import SGD, Adam, StepLR
-from convnp.train import Trainer
+from convnp.train import History, Trainer
 
 
 def make_run(seed, optimizer=SGD):
@@ -204,8 +204,8 @@ def test_fit_and_evaluate_check_their_other_arguments():
                                             r"got NoneType"),
     (lambda p, m: load_checkpoint(p, m.state_dict()), r"load_checkpoint: model must be a convnp "
                                                       r"Module, got dict"),
-    (lambda p, m: save_checkpoint(p, m, {"lr": 0.1}), r"save_checkpoint: optimizer must have a "
-                                                      r"state_dict\(\)"),
+    (lambda p, m: save_checkpoint(p, m, {"lr": 0.1}), r"save_checkpoint: optimizer must be a "
+                                                      r"convnp Optimizer, got dict"),
 ])
 def test_arguments_of_the_wrong_kind_are_named(tmp_path, call, message):
     model = Sequential(Linear(2, 2, rng=np.random.default_rng(0)))
@@ -221,3 +221,66 @@ def test_a_file_that_is_not_an_npz_gets_no_advice_to_unpickle_it(tmp_path, conte
                                          r"\(it is not an .npz archive\)") as e:
         load_checkpoint(path, Sequential(Linear(2, 2)))
     assert "pickle" not in str(e.value)
+
+
+@pytest.mark.parametrize("place, message", [
+    (lambda m, o, s, d: ((m, o, s), {}),
+     r"history must be a convnp History, got StepLR \(pass it as scheduler=\.\.\.\)"),
+    (lambda m, o, s, d: ((m, s), {}),
+     r"optimizer must be a convnp Optimizer, got StepLR \(pass it as scheduler=\.\.\.\)"),
+    (lambda m, o, s, d: ((m, d), {}),
+     r"optimizer must be a convnp Optimizer, got DataLoader \(pass it as loader=\.\.\.\)"),
+    (lambda m, o, s, d: ((m, m), {}), r"optimizer must be a convnp Optimizer, got Sequential"),
+    (lambda m, o, s, d: ((m, o), {"scheduler": o}),
+     r"scheduler must be a convnp LRScheduler, got SGD \(pass it as optimizer=\.\.\.\)"),
+    (lambda m, o, s, d: ((m, o), {"loader": s}), r"loader must be a convnp DataLoader, got StepLR"),
+])
+def test_a_part_in_the_wrong_slot_is_refused_before_the_old_checkpoint_is_replaced(
+        tmp_path, place, message):
+    model, opt, sched, loader, _ = make_run(0)
+    path = tmp_path / "ckpt.npz"
+    save_checkpoint(path, model, opt, scheduler=sched)
+    good = path.read_bytes()
+    args, kwargs = place(model, opt, sched, loader)
+    with pytest.raises(TypeError, match="save_checkpoint: " + message):
+        save_checkpoint(path, *args, **kwargs)
+    assert path.read_bytes() == good
+
+
+def test_load_checkpoint_names_a_part_in_the_wrong_slot(tmp_path):
+    model, opt, sched, _, _ = make_run(0)
+    path = tmp_path / "ckpt.npz"
+    save_checkpoint(path, model, opt, scheduler=sched)
+    with pytest.raises(TypeError, match=r"load_checkpoint: optimizer must be a convnp Optimizer, "
+                                        r"got StepLR \(pass it as scheduler=\.\.\.\)"):
+        load_checkpoint(path, model, sched)
+
+
+@pytest.mark.parametrize("batch, error, message", [
+    (lambda x, y: (x, list(y)), TypeError, r"x and y must be NumPy arrays, got ndarray and list"),
+    (lambda x, y: (x, y, None), TypeError, r"must be a pair \(x, y\), got tuple of 3 items"),
+    (lambda x, y: x, TypeError, r"must be a pair \(x, y\), got ndarray"),
+    (lambda x, y: (x[:0], y[:0]), ValueError, r"at least 1; got shapes \(0, 2, 2\) and \(0,\)"),
+    (lambda x, y: (x, y[:2]), ValueError, r"at least 1; got shapes \(4, 2, 2\) and \(2,\)"),
+])
+def test_a_malformed_batch_is_refused_before_the_step(batch, error, message):
+    model, _, _, _, trainer = make_run(0)
+    before = model.state_dict()
+    x, y = np.ones((4, 2, 2), np.float32), np.array([0, 1, 1, 0])
+    with pytest.raises(error, match=r"Trainer.fit: batch 1 of train_loader.*" + message):
+        trainer.fit([batch(x, y)], 1)
+    assert len(trainer.history) == 0
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+def test_trainer_history_must_be_a_history(tmp_path):
+    model, opt, _, _, trainer = make_run(0)
+    save_checkpoint(tmp_path / "ckpt.npz", model, opt)
+    restored = load_checkpoint(tmp_path / "ckpt.npz", model, opt)
+    assert restored is None
+    with pytest.raises(TypeError, match=r"Trainer: history must be a History, got NoneType "
+                                        r"\(load_checkpoint returns None for a checkpoint "
+                                        r"saved without a history"):
+        trainer.history = restored
+    assert isinstance(trainer.history, History) and len(trainer.history) == 0

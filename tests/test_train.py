@@ -9,7 +9,7 @@ import pytest
 
 from convnp.checkpoint import load_checkpoint, save_checkpoint
 from convnp.data import DataLoader, load_mnist_sample
-from convnp.layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
+from convnp.layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential
 from convnp.losses import CrossEntropyLoss
 from convnp.models import lenet5
 from convnp.optim import SGD, StepLR
@@ -356,3 +356,28 @@ def test_fit_takes_a_list_of_batches():
     batches = list(loader)[:2]  # a list of (x, y) pairs has __len__ and __iter__
     assert len(trainer.fit(batches, 1)) == 1
 
+
+
+def test_fit_trains_a_module_whose_backward_has_no_input_grad():
+    """A student's own Module need not take ``input_grad``: dL/dx is computed and dropped."""
+
+    class Net(Module):
+        def __init__(self, layers: Sequential) -> None:
+            super().__init__()
+            self.layers = layers
+
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return self.layers(x)
+
+        def backward(self, grad_y: np.ndarray) -> np.ndarray:
+            return self.layers.backward(grad_y)
+
+    x, y = toy_data()
+    histories, weights = [], []
+    for model in (Net(small_net(0)), small_net(0)):
+        trainer = Trainer(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), verbose=0)
+        histories.append(trainer.fit(DataLoader(x, y, 10, rng=np.random.default_rng(1)), 2))
+        weights.append([p.data for p in model.parameters()])
+    assert histories[0].train_loss == histories[1].train_loss
+    for mine, reference in zip(*weights):
+        np.testing.assert_array_equal(mine, reference)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from convnp.layers.module import Module
-from convnp.validate import check_bool, check_float, check_generator
+from convnp.validate import check_bool, check_float, check_generator, kind_of
 
 
 def gradcheck(f: Module | Callable, *inputs: np.ndarray, eps: float = 1e-6, atol: float = 1e-5,
@@ -56,6 +56,15 @@ def gradcheck(f: Module | Callable, *inputs: np.ndarray, eps: float = 1e-6, atol
     check_float("gradcheck", "rtol", rtol, min=0)
     check_bool("gradcheck", "directional", directional)
     rng = check_generator("gradcheck", "rng", rng) or np.random.default_rng(0)
+    if isinstance(f, type) or not callable(f):
+        raise TypeError(f"gradcheck: f must be a Module or a function returning (y, backward), "
+                        f"got {kind_of(f)}")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"gradcheck: input {i} must be a NumPy array, got {type(x).__name__}")
+    # Copies, which the finite differences perturb in place: the caller's arrays may be
+    # read-only or broadcast views, and are never touched.
+    inputs = tuple(x.copy() if np.issubdtype(x.dtype, np.floating) else x for x in inputs)
     if not isinstance(f, Module):
         return _gradcheck(f, inputs, eps, atol, rtol, directional, rng)
     state = f.state_dict()  # copies of the parameters and buffers (running statistics)
@@ -95,7 +104,12 @@ def _gradcheck(f: Module | Callable, inputs: tuple[np.ndarray, ...], eps: float,
         def run(xs):
             return f(*xs)[0]
 
-        y, backward = f(*inputs)
+        out = f(*inputs)
+        if not (isinstance(out, tuple) and len(out) == 2 and callable(out[1])):
+            raise TypeError("gradcheck: a function f must return a pair (y, backward), with "
+                            "backward(grad_y) returning one gradient per input; got "
+                            f"{type(out).__name__}")
+        y, backward = out
         g = rng.standard_normal(np.shape(y))
         grads = backward(g)
         if not isinstance(grads, (tuple, list)):

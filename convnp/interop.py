@@ -60,6 +60,7 @@ from convnp.layers import (
 )
 from convnp.layers.conv_transpose import ConvTranspose1d, ConvTranspose2d
 from convnp.layers.resample import Upsample
+from convnp.validate import kind_of
 
 if TYPE_CHECKING:
     import torch
@@ -145,7 +146,7 @@ def to_torch(model: Sequential) -> torch.nn.Sequential:
         True
     """
     if type(model) is not Sequential:
-        raise TypeError(f"to_torch: expected a convnp Sequential, got {type(model).__name__}")
+        raise TypeError(f"to_torch: expected a convnp Sequential, got {kind_of(model)}")
     net = _sequential_to_torch(model, "")
     for theirs, ours in zip(net.modules(), model.modules()):  # the same tree, in order
         theirs.training = ours.training

@@ -185,6 +185,10 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: np.dtype | None 
     """
     if not isinstance(model, Module):
         raise TypeError(f"summary: model must be a convnp Module, got {type(model).__name__}")
+    if isinstance(input_shape, np.ndarray) and input_shape.ndim != 1:
+        raise TypeError(f"summary: input_shape must be the input's shape with its batch axis, "
+                        f"a tuple of ints, got an array of shape {input_shape.shape}; for an "
+                        f"array x pass x.shape")
     input_shape = int_tuple("summary", "input_shape", input_shape,
                             what="the input's shape with its batch axis, a tuple of ints")
     dtype = (check_float_dtype("summary", "dtype", dtype) if dtype is not None
@@ -193,7 +197,12 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: np.dtype | None 
     x = np.zeros(input_shape, dtype=dtype)
     with inspection_mode(model):
         for name, layer in named_layers(model):
-            x = layer(x)
+            try:
+                x = layer(x)
+            except (TypeError, ValueError) as error:
+                kind = TypeError if isinstance(error, TypeError) else ValueError
+                raise kind(f"summary: zeros of input_shape {input_shape} do not pass layer "
+                           f"{name!r}: {error}") from error
             n_params = sum(p.data.size for p in layer.parameters())
             rows.append(SummaryRow(name, type(layer).__name__, x.shape, n_params))
             activation_bytes += x.nbytes

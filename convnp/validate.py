@@ -44,6 +44,24 @@ def _got(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
+def kind_of(value: Any) -> str:
+    """How an error names a value of the wrong kind: its type, with a hint for two slips.
+
+    A class passed where an instance belongs, and a torch module where a convnp one does.
+
+    Example:
+        >>> from convnp.layers import ReLU
+        >>> kind_of(ReLU), kind_of(ReLU()), kind_of([1])
+        ('the class ReLU; pass an instance, ReLU()', 'ReLU', 'list')
+    """
+    if isinstance(value, type):
+        return f"the class {value.__name__}; pass an instance, {value.__name__}()"
+    name = type(value).__name__
+    if type(value).__module__.split(".")[0] == "torch":
+        return f"torch's {name} (convnp.interop.from_torch converts it)"
+    return name
+
+
 def is_int(value: Any) -> bool:
     """True for Python and NumPy integers; False for bools, floats and everything else."""
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
@@ -262,11 +280,18 @@ def check_input(layer: Any, x: np.ndarray, ndim: int | None = None,
             f"{name}: expected {channels} input channels (x.shape[1]), got input of shape "
             f"{x.shape}"
         )
-    if dtype is not None and x.dtype != dtype:
+    if dtype is not None:
+        check_input_dtype(layer, x, dtype)
+
+
+def check_input_dtype(layer: Any, x: np.ndarray, dtype: np.dtype) -> None:
+    """Raise a ValueError naming ``layer`` unless ``x.dtype`` is the layer's ``dtype``."""
+    if x.dtype != dtype:
+        build = (f" or build the layer with dtype=np.{x.dtype}" if x.dtype.isnative
+                 else f" (a layer's dtype is in the machine's byte order; x's is {x.dtype.str})")
         raise ValueError(
-            f"{name}: input dtype {x.dtype} does not match the layer's dtype {dtype}; "
-            f"cast the input with x.astype(np.{dtype}) or build the layer with "
-            f"dtype=np.{x.dtype}"
+            f"{type(layer).__name__}: input dtype {x.dtype} does not match the layer's dtype "
+            f"{np.dtype(dtype)}; cast the input with x.astype(np.{np.dtype(dtype)}){build}"
         )
 
 
@@ -318,17 +343,24 @@ def check_window_fits(layer: Any, x_shape: tuple[int, ...],
 
 def check_grad(layer: Any, grad_y: np.ndarray, shape: tuple[int, ...],
                dtype: np.dtype | None = None) -> None:
-    """Raise a ValueError naming ``layer`` when ``grad_y`` is not shaped like its output.
+    """Raise an error naming ``layer`` unless ``grad_y`` is an array shaped like its output.
+
+    A TypeError for anything but an ndarray (a hint for a scalar: the loss was passed
+    instead of ``loss_fn.backward()``), a ValueError for a wrong shape.
 
     With ``dtype`` (layers with parameters pass their own) a gradient of another dtype
     is an error too: ``param.grad += ...`` would otherwise cast it silently.
     """
     name = type(layer).__name__
-    if not isinstance(grad_y, np.ndarray) or grad_y.shape != tuple(shape):
-        got = grad_y.shape if isinstance(grad_y, np.ndarray) else type(grad_y).__name__
+    if not isinstance(grad_y, np.ndarray):
+        loss = (": the loss value itself, not its gradient? pass loss_fn.backward(), dL/d(output)"
+                if isinstance(grad_y, (int, float, np.number)) else "")
+        raise TypeError(f"{name}.backward: expected a NumPy array dL/dy of the output's shape "
+                        f"{tuple(shape)}, got {type(grad_y).__name__}{loss}")
+    if grad_y.shape != tuple(shape):
         raise ValueError(
             f"{name}.backward: expected a gradient of the output's shape "
-            f"{tuple(shape)}, got {got}"
+            f"{tuple(shape)}, got {grad_y.shape}"
         )
     if dtype is not None and grad_y.dtype != dtype:
         raise ValueError(

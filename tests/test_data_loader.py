@@ -272,3 +272,18 @@ def test_a_bad_saved_state_is_named_and_changes_nothing(state, error, message):
 def test_normalize_refuses_statistics_that_would_give_nan_or_zeros(mean, std, message):
     with pytest.raises((TypeError, ValueError), match=message):
         normalize(np.zeros((2, 3), np.float32), mean, std)
+
+
+@pytest.mark.parametrize("mean, std, message", [
+    ([0.5, 0.4, 0.3], 0.2, r"normalize: mean must broadcast to x's shape \(4, 3, 2, 5\), got "
+                           r"shape \(3,\); for one value per channel of \(N, C, H, W\) images "
+                           r"use shape \(3, 1, 1\)"),
+    (0.5, np.ones((1, 4, 3, 2, 5)), r"normalize: std must broadcast to x's shape \(4, 3, 2, 5\), "
+                                    r"got shape \(1, 4, 3, 2, 5\)$"),
+])
+def test_normalize_refuses_statistics_of_the_wrong_shape(mean, std, message):
+    with pytest.raises(ValueError, match=message):
+        normalize(np.zeros((4, 3, 2, 5), np.float32), mean, std)
+    per_channel = normalize(np.ones((4, 3, 2, 5), np.float32),
+                            np.array([0.5, 0.4, 0.3])[:, None, None], 0.5)
+    np.testing.assert_allclose(per_channel[0, :, 0, 0], [1.0, 1.2, 1.4], rtol=1e-6)

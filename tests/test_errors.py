@@ -19,6 +19,7 @@ from convnp import (
     MaxPool1d,
     MaxPool2d,
     ReLU,
+    Sequential,
     Sigmoid,
     Softmax,
     Tanh,
@@ -198,6 +199,20 @@ def test_backward_rejects_gradient_of_wrong_shape(index):
     with pytest.raises(ValueError, match=f"{name}.backward: expected a gradient of the "
                                          f"output's shape {expected}, got {got}"):
         layer.backward(np.ones(wrong, f32))
+
+
+@pytest.mark.parametrize("grad, got", [
+    (0.7, r"got float: the loss value itself, not its gradient\? pass loss_fn.backward\(\)"),
+    (np.float32(0.7), r"got float32: the loss value itself"),
+    ([[1.0, 2.0]], r"got list$"),
+    (None, r"got NoneType$"),
+])
+def test_backward_rejects_a_gradient_that_is_not_an_array(grad, got):
+    net = Sequential(Linear(3, 2, rng=np.random.default_rng(0)), ReLU())
+    net(np.ones((1, 3), f32))
+    with pytest.raises(TypeError, match=r"ReLU.backward: expected a NumPy array dL/dy of the "
+                                        r"output's shape \(1, 2\), " + got):
+        net.backward(grad)
 
 
 def test_pool_padding_limited_to_half_the_kernel_as_in_pytorch():

@@ -298,6 +298,9 @@ def test_subclass_and_non_sequential_are_rejected():
         interop.from_torch(nn.Conv2d(1, 1, 1))
     with pytest.raises(TypeError, match=r"to_torch: expected a convnp Sequential, got Linear"):
         interop.to_torch(Linear(2, 2))
+    with pytest.raises(TypeError, match=r"to_torch: expected a convnp Sequential, got torch's "
+                                        r"Sequential \(convnp.interop.from_torch converts it\)"):
+        interop.to_torch(nn.Sequential(nn.ReLU()))
 
 
 def test_to_torch_names_the_first_layer_without_equivalent():

@@ -55,6 +55,8 @@ from convnp import (
     (lambda: AdaptiveAvgPool1d((2, 3)), TypeError, "AdaptiveAvgPool1d: output_size entries"),
     (lambda: Residual(3), TypeError, "Residual: body must be a Module"),
     (lambda: Residual(None), TypeError, "Residual: body must be a Module, got NoneType"),
+    (lambda: Residual(ReLU), TypeError,
+     r"Residual: body must be a Module, got the class ReLU; pass an instance, ReLU\(\)"),
     (lambda: Residual(ReLU(), 3), TypeError, r"Residual: shortcut must be a Module or None"),
     (lambda: Linear(2, 2).load_state_dict([("weight", np.zeros((2, 2)))]), TypeError,
      r"Linear.load_state_dict: expected a dict of arrays by name, .* got list"),

@@ -15,6 +15,7 @@ from convnp import Parameter
 from convnp.data import DataLoader, one_hot, train_val_split
 from convnp.layers import (
     GELU,
+    Conv2d,
     Downsample1d,
     Downsample2d,
     Dropout,
@@ -95,7 +96,8 @@ CASES = [
     (lambda: Downsample2d(1.5), ValueError, r"Downsample2d: downsampling_factor .*1\.5"),
     (lambda: Upsample(None), TypeError, r"Upsample: scale_factor must be an integer"),
     (lambda: Upsample(2, mode=None), TypeError, r"Upsample: only mode='nearest'.*None"),
-    (lambda: Sequential(ReLU), TypeError, r"Sequential: expected a Module, got type"),
+    (lambda: Sequential(ReLU), TypeError,
+     r"Sequential: expected a Module, got the class ReLU; pass an instance, ReLU\(\)$"),
     (lambda: Parameter(np.array([1, 2])), TypeError, r"Parameter: data's dtype must be .*int64"),
     (lambda: Parameter(np.zeros(2), requires_grad=0), TypeError,
      r"Parameter: requires_grad must be a bool, got int 0"),
@@ -239,3 +241,14 @@ def test_a_dtype_in_the_other_byte_order_is_refused():
     with pytest.raises(ValueError, match=r"Linear: dtype must be in the machine's byte order, "
                                          r"got >f4; use float32"):
         Linear(2, 2, dtype=">f4")  # it used to fail at the next layer, with a wrong hint
+
+
+@pytest.mark.parametrize("layer", [Linear(2, 2), Conv2d(2, 2, 1)], ids=["Linear", "Conv2d"])
+def test_an_input_in_the_other_byte_order_gets_a_cast_it_can_use(layer):
+    x = np.ones((1, 2, 1, 1) if isinstance(layer, Conv2d) else (1, 2), ">f4")
+    with pytest.raises(ValueError, match=rf"{type(layer).__name__}: input dtype >f4 does not match "
+                                         r"the layer's dtype float32; cast the input with "
+                                         r"x.astype\(np.float32\) \(a layer's dtype is in the "
+                                         r"machine's byte order; x's is >f4\)$"):
+        layer(x)
+    np.testing.assert_array_equal(layer(x.astype(np.float32)), layer(np.ones(x.shape, np.float32)))

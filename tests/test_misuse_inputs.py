@@ -113,6 +113,19 @@ def test_parameter_data_assignment_is_checked(value, message):
     assert layer.weight.data is before
 
 
+def test_parameter_data_or_grad_set_to_none_is_refused_with_what_to_do_instead():
+    layer = Linear(3, 2)
+    layer.weight.grad += 1
+    with pytest.raises(TypeError, match=r"Parameter: grad is always an array of shape \(2, 3\), "
+                                        r"got None; to clear it \(PyTorch's p.grad = None\) "
+                                        r"call p.zero_grad\(\)"):
+        layer.weight.grad = None
+    with pytest.raises(TypeError, match=r"Parameter: data is always an array of shape \(2, 3\), "
+                                        r"got None$"):
+        layer.weight.data = None
+    np.testing.assert_array_equal(layer.weight.grad, np.ones((2, 3), np.float32))
+
+
 def test_parameter_assignment_of_the_right_array_and_module_to_still_work(rng):
     layer = Linear(3, 2, rng=rng)
     new = np.ones((2, 3), np.float32)

@@ -69,6 +69,37 @@ def test_gradcheck_rejects_missing_gradients(rng):
         gradcheck(f, x, w)
 
 
+@pytest.mark.parametrize("f, inputs, message", [
+    (ReLU, (np.ones(3),), r"f must be a Module or a function returning \(y, backward\), got the "
+                          r"class ReLU; pass an instance"),
+    (np.ones(3), (np.ones(3),), r"f must be a Module or a function .* got ndarray"),
+    (lambda a: np.maximum(a, 0), (np.ones(3),), r"a function f must return a pair "
+                                                 r"\(y, backward\).* got ndarray"),
+    (CrossEntropyLoss(), (np.ones((2, 3)), np.array([0, 1])),
+     r"a function f must return a pair .* got float"),
+    (lambda a: (a, lambda g: (g,)), (3.0,), r"input 0 must be a NumPy array, got float"),
+    (lambda a: (a, lambda g: (g,)), ([1.0, 2.0],), r"input 0 must be a NumPy array, got list"),
+])
+def test_gradcheck_names_what_it_was_given(f, inputs, message):
+    with pytest.raises(TypeError, match="gradcheck: " + message):
+        gradcheck(f, *inputs)
+
+
+def test_gradcheck_takes_read_only_and_broadcast_inputs_and_leaves_them_alone(rng):
+    x = rng.standard_normal((2, 3))
+    x.flags.writeable = False
+    wide = np.broadcast_to(rng.standard_normal((1, 3)), (2, 3))
+    before = x.copy(), wide.copy()
+
+    def f(a, b):
+        return a * b, lambda g: (g * b, g * a)
+
+    assert gradcheck(f, x, wide)
+    assert gradcheck(Linear(3, 2, rng=rng, dtype=np.float64), x, directional=True)
+    np.testing.assert_array_equal(x, before[0])
+    np.testing.assert_array_equal(wide, before[1])
+
+
 # ----------------------------------------------------------------- 2: Sequential.append
 def test_append_keeps_the_layers_own_mode():
     drop = Dropout(0.5).eval()

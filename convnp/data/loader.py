@@ -238,6 +238,16 @@ def normalize(x: np.ndarray, mean: float | np.ndarray, std: float | np.ndarray) 
     if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"normalize: x must be uint8 (scaled to [0, 1]) or floating, got "
                          f"{x.dtype}")
+    for name, value in stats.items():
+        try:
+            fits = np.broadcast_shapes(x.shape, value.shape) == x.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            per_channel = (f"; for one value per channel of (N, C, H, W) images use shape "
+                           f"({value.size}, 1, 1)" if value.ndim == 1 and x.ndim == 4 else "")
+            raise ValueError(f"normalize: {name} must broadcast to x's shape {x.shape}, got "
+                             f"shape {value.shape}{per_channel}")
     return ((_to_float(x) - stats["mean"]) / stats["std"]).astype(np.float32)
 
 

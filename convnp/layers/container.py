@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers.module import Module, check_grad
-from convnp.validate import check_int, is_int
+from convnp.validate import check_int, is_int, kind_of
 
 
 class Sequential(Module):
@@ -46,7 +46,7 @@ class Sequential(Module):
     def append(self, layer: Module) -> Sequential:
         """Add ``layer`` at the end; returns self."""
         if not isinstance(layer, Module):
-            raise TypeError(f"Sequential: expected a Module, got {type(layer).__name__}")
+            raise TypeError(f"Sequential: expected a Module, got {kind_of(layer)}")
         present = {id(m) for m in self.modules()}
         reused = next((m for m in layer.modules() if id(m) in present), None)
         if reused is not None:
@@ -185,7 +185,7 @@ class Residual(Module):
         for name, m in (("body", body), ("shortcut", shortcut)):
             if not isinstance(m, Module) and (m is not None or name == "body"):
                 what = "a Module" if name == "body" else "a Module or None (the identity)"
-                raise TypeError(f"Residual: {name} must be {what}, got {type(m).__name__}")
+                raise TypeError(f"Residual: {name} must be {what}, got {kind_of(m)}")
         _check_distinct("Residual", [m for m in (body, shortcut) if m is not None])
         self.body = body
         self.shortcut = shortcut
@@ -245,8 +245,7 @@ class Concat(Module):
             raise ValueError("Concat: expected at least one branch, got none")
         for i, branch in enumerate(branches):
             if not isinstance(branch, Module):
-                raise TypeError(f"Concat: branch {i} must be a Module, got "
-                                f"{type(branch).__name__}")
+                raise TypeError(f"Concat: branch {i} must be a Module, got {kind_of(branch)}")
         _check_distinct("Concat", list(branches))
         self.branches = list(branches)
         self.dim = check_int("Concat", "dim", dim)

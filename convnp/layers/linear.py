@@ -9,7 +9,13 @@ import numpy as np
 from convnp import init
 from convnp.functional.linear import linear_backward, linear_forward
 from convnp.layers.module import Module, Parameter, check_grad, check_input
-from convnp.validate import check_bool, check_float_dtype, check_generator, check_int
+from convnp.validate import (
+    check_bool,
+    check_float_dtype,
+    check_generator,
+    check_input_dtype,
+    check_int,
+)
 
 
 class Linear(Module):
@@ -59,10 +65,7 @@ class Linear(Module):
                     "size than the one it was built for" if x.ndim == 2 else "")
             raise ValueError(f"Linear: expected input of shape (*, {self.in_features}), "
                              f"got {x.shape}{hint}")
-        if x.dtype != self.dtype:
-            raise ValueError(f"Linear: input dtype {x.dtype} does not match the layer's dtype "
-                             f"{self.dtype}; cast the input or build the layer with "
-                             f"dtype=np.{x.dtype}")
+        check_input_dtype(self, x, self.dtype)
         y, cache = linear_forward(x, self.weight.data,
                                   None if self.bias is None else self.bias.data)
         self._save((cache, y.shape))

@@ -45,6 +45,11 @@ class Parameter:
         self.requires_grad = requires_grad
 
     def _checked(self, what: str, value: np.ndarray) -> np.ndarray:
+        if value is None:
+            clear = ("; to clear it (PyTorch's p.grad = None) call p.zero_grad()"
+                     if what == "grad" else "")
+            raise TypeError(f"Parameter: {what} is always an array of shape "
+                            f"{self._data.shape}, got None{clear}")
         value = np.asarray(value)
         if value.shape != self._data.shape:
             raise ValueError(f"Parameter: cannot assign {what} of shape {value.shape} to a "

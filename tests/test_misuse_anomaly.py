@@ -272,3 +272,43 @@ def test_a_generator_or_async_function_cannot_be_decorated():
             convnp.detect_anomaly()(func)  # its body would run with the checks off
     with pytest.raises(TypeError, match="detect_anomaly: can decorate a function, got int"):
         convnp.detect_anomaly()(3)
+
+
+def test_a_second_backward_on_one_forward_is_refused_in_the_mode(rng):
+    net = Sequential(Linear(3, 2, dtype=F64, rng=rng), ReLU())
+    x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    with convnp.detect_anomaly(check_nan=False):
+        net(x)
+        net.backward(g)
+        with pytest.raises(RuntimeError, match=r"ReLU.backward: called again on the cache of "
+                                               r"one forward, which would add its gradients "
+                                               r"twice \(detect_anomaly\)"):
+            net.backward(g)
+        net(x)
+        net.backward(g)  # a new forward, a new cache
+    net.backward(g)  # outside the mode nothing is checked: gradients accumulate
+    loss = CrossEntropyLoss()
+    with convnp.detect_anomaly():
+        loss(rng.standard_normal((2, 3)), np.array([0, 2]))
+        np.testing.assert_array_equal(loss.backward(), loss.backward())  # no parameters
+
+
+def test_a_backward_that_raised_can_be_retried_in_the_mode(rng):
+    layer = Linear(3, 2, dtype=F64, rng=rng)
+    with convnp.detect_anomaly():
+        layer(rng.standard_normal((4, 3)))
+        with pytest.raises(ValueError, match="Linear.backward: expected a gradient"):
+            layer.backward(np.ones((4, 5)))
+        assert layer.backward(np.ones((4, 2))).shape == (4, 3)
+
+
+def test_a_layer_placed_twice_is_caught_in_the_mode(rng):
+    """``append`` sees only its own container, so this reuse is not refused when built."""
+    shared = Linear(3, 3, dtype=F64, rng=rng)
+    net = Sequential(Sequential(shared), Sequential(ReLU()))
+    net[1].append(shared)
+    with convnp.detect_anomaly():
+        net(rng.standard_normal((2, 3)))
+        with pytest.raises(RuntimeError, match=r"Linear.backward: called again .* if this layer "
+                                               r"instance sits in two places of the network"):
+            net.backward(np.ones((2, 3)))

@@ -85,7 +85,7 @@ class Module:
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         if "backward" in cls.__dict__:
-            cls.backward = anomaly.checked_backward(cls.__dict__["backward"])
+            cls.backward = anomaly.checked_backward(cls.__dict__["backward"], once=True)
 
     # ----------------------------------------------------------------- the contract
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -37,6 +37,41 @@ def test_adaptive_avg_pool1d_matches_loop_reference(rng, out):
     np.testing.assert_allclose(AdaptiveAvgPool1d(out)(x), expected, rtol=1e-12)
 
 
+def ref_adaptive_avg_pool2d_backward(grad_y, h, w):
+    """Each output's gradient spread evenly over its window, one window at a time."""
+    n, c, out_h, out_w = grad_y.shape
+    grad_x = np.zeros((n, c, h, w))
+    for i in range(out_h):
+        top, bottom = math.floor(i * h / out_h), math.ceil((i + 1) * h / out_h)
+        for j in range(out_w):
+            left, right = math.floor(j * w / out_w), math.ceil((j + 1) * w / out_w)
+            size = (bottom - top) * (right - left)
+            grad_x[:, :, top:bottom, left:right] += grad_y[:, :, i:i + 1, j:j + 1] / size
+    return grad_x
+
+
+@pytest.mark.parametrize("out", [(1, 1), (2, 3), (3, 2), (5, 7), (9, 8)])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_value_stays_in_the_windows_that_hold_it(rng, out, bad):
+    """As in PyTorch, which sums each window: a product with an averaging matrix would
+    carry ``0 * inf = nan`` into every window."""
+    x = rng.standard_normal((2, 3, 5, 7))
+    x[1, 2, 1, 4] = bad
+    layer = AdaptiveAvgPool2d(out)
+    np.testing.assert_allclose(layer(x), ref_adaptive_avg_pool2d(x, *out), rtol=1e-12)
+    grad_y = rng.standard_normal((2, 3, *out))
+    grad_y[0, 1, out[0] - 1, out[1] // 2] = bad
+    np.testing.assert_allclose(layer.backward(grad_y),
+                               ref_adaptive_avg_pool2d_backward(grad_y, 5, 7), rtol=1e-12)
+    layer_1d = AdaptiveAvgPool1d(out[1])
+    np.testing.assert_allclose(layer_1d(x[:, :, 1]),
+                               ref_adaptive_avg_pool2d(x[:, :, 1:2], 1, out[1])[:, :, 0],
+                               rtol=1e-12)
+    np.testing.assert_allclose(layer_1d.backward(grad_y[:, :, 0]),
+                               ref_adaptive_avg_pool2d_backward(grad_y[:, :, :1], 1, 7)[:, :, 0],
+                               rtol=1e-12)
+
+
 def test_none_keeps_the_input_size_and_int_means_square(rng):
     x = rng.standard_normal((1, 2, 5, 6))
     assert AdaptiveAvgPool2d((None, 3))(x).shape == (1, 2, 5, 3)

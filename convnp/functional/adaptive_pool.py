@@ -9,10 +9,11 @@ When ``m`` divides ``n`` this is ordinary average pooling with kernel and stride
 ``n/m``; otherwise the windows have unequal lengths and may overlap by one. ``m = 1``
 is global average pooling.
 
-Each axis is a linear map, so pooling one axis is a product with an (m, n) matrix ``P``
-whose row ``i`` holds ``1/(end_i - start_i)`` on the window, and a 2-D window is the
-product of its two 1-D windows: ``y = P_H x P_W^T`` for each (sample, channel). The
-backward pass is the transpose, ``grad_x = P_H^T grad_y P_W``.
+The 2-D windows are rectangles, so a 2-D pool is two 1-D pools: average each row's
+windows along W, then each column's along H. The backward pass spreads each output's
+gradient evenly over its window, axis by axis in reverse. (Each axis is also a product
+with an (m, n) averaging matrix, but there ``0 * inf = nan`` would carry a non-finite
+input into every window; summing the windows themselves keeps it in its own, as PyTorch does.)
 
 Axis legend: ``N`` batch, ``C`` channels, ``H, W`` (or ``L``) input size,
 ``H_out, W_out`` (or ``L_out``) output size.
@@ -33,18 +34,44 @@ def adaptive_windows(n: int, m: int) -> list[tuple[int, int]]:
     return [((i * n) // m, -((-(i + 1) * n) // m)) for i in range(m)]
 
 
-def adaptive_pool_matrix(n: int, m: int, dtype: np.dtype) -> np.ndarray:
-    """The (m, n) averaging matrix of one axis: row i is ``1/len`` on window i, else 0.
+def pool_last_axis(x: np.ndarray, output_size: int) -> np.ndarray:
+    """Average the last axis of ``x`` over its ``output_size`` adaptive windows.
+
+    Each window is summed column by column, every add running over all the other axes.
+
+    **Shape:** (*, n) -> (*, output_size).
 
     Example:
-        >>> adaptive_pool_matrix(3, 2, np.float64)
-        array([[0.5, 0.5, 0. ],
-               [0. , 0.5, 0.5]])
+        >>> pool_last_axis(np.array([1.0, np.inf, 3.0, 4.0]), 2)   # inf stays in its window
+        array([inf, 3.5])
     """
-    p = np.zeros((m, n), dtype=dtype)
-    for i, (start, end) in enumerate(adaptive_windows(n, m)):
-        p[i, start:end] = 1 / (end - start)
-    return p
+    # Not x[..., start:end].mean(-1), which reduces runs of a few numbers one run at a
+    # time: a (64, 64, 7, 7) map pooled to 3x3 took 2.3 ms that way against 0.44 ms.
+    y = np.empty(x.shape[:-1] + (output_size,), dtype=x.dtype)
+    for i, (start, end) in enumerate(adaptive_windows(x.shape[-1], output_size)):
+        total = y[..., i]  # a view: the window's sum is built in place
+        total[...] = x[..., start]
+        for k in range(start + 1, end):
+            total += x[..., k]
+        total /= end - start
+    return y
+
+
+def pool_last_axis_backward(grad_y: np.ndarray, n: int) -> np.ndarray:
+    """Spread each output gradient evenly over its window of the last axis, of size ``n``.
+
+    **Shape:** (*, output_size) -> (*, n).
+
+    Example:
+        >>> pool_last_axis_backward(np.array([1.0, 2.0]), 3)   # windows [0, 2) and [1, 3)
+        array([0.5, 1.5, 1. ])
+    """
+    grad_x = np.zeros(grad_y.shape[:-1] + (n,), dtype=grad_y.dtype)
+    for i, (start, end) in enumerate(adaptive_windows(n, grad_y.shape[-1])):
+        share = grad_y[..., i] / (end - start)
+        for k in range(start, end):
+            grad_x[..., k] += share
+    return grad_x
 
 
 def adaptive_avg_pool1d_forward(x: np.ndarray, output_size: int) -> tuple[np.ndarray, tuple]:
@@ -57,8 +84,7 @@ def adaptive_avg_pool1d_forward(x: np.ndarray, output_size: int) -> tuple[np.nda
         >>> y
         array([[[0.5, 2. , 3.5]]])
     """
-    p = adaptive_pool_matrix(x.shape[-1], output_size, x.dtype)
-    return x @ p.T, (p,)
+    return pool_last_axis(x, output_size), (x.shape[-1],)
 
 
 def adaptive_avg_pool1d_backward(grad_y: np.ndarray, cache: tuple) -> np.ndarray:
@@ -66,8 +92,8 @@ def adaptive_avg_pool1d_backward(grad_y: np.ndarray, cache: tuple) -> np.ndarray
 
     **Shape:** grad_y (N, C, L_out) -> grad_x (N, C, L).
     """
-    (p,) = cache
-    return grad_y @ p
+    (L,) = cache
+    return pool_last_axis_backward(grad_y, L)
 
 
 def adaptive_avg_pool2d_forward(x: np.ndarray, output_size: tuple[int, int]
@@ -82,15 +108,17 @@ def adaptive_avg_pool2d_forward(x: np.ndarray, output_size: tuple[int, int]
         >>> y
         array([[[[2., 3.]]]])
     """
-    p_h = adaptive_pool_matrix(x.shape[-2], output_size[0], x.dtype)
-    p_w = adaptive_pool_matrix(x.shape[-1], output_size[1], x.dtype)
-    return p_h @ (x @ p_w.T), (p_h, p_w)
+    H_out, W_out = output_size
+    rows = pool_last_axis(x, W_out)                                 # (N, C, H, W_out)
+    y = pool_last_axis(rows.swapaxes(-1, -2), H_out).swapaxes(-1, -2)
+    return y, x.shape[-2:]
 
 
 def adaptive_avg_pool2d_backward(grad_y: np.ndarray, cache: tuple) -> np.ndarray:
-    """The transpose of the forward map: ``P_H^T grad_y P_W``.
+    """Spread each output gradient evenly over its window: along H, then along W.
 
     **Shape:** grad_y (N, C, H_out, W_out) -> grad_x (N, C, H, W).
     """
-    p_h, p_w = cache
-    return (p_h.T @ grad_y) @ p_w
+    H, W = cache
+    grad_rows = pool_last_axis_backward(grad_y.swapaxes(-1, -2), H).swapaxes(-1, -2)
+    return pool_last_axis_backward(grad_rows, W)

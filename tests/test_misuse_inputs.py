@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convnp import gradcheck
+from convnp import Parameter, gradcheck
 from convnp.layers import (
     GELU,
     AvgPool1d,
@@ -124,6 +124,21 @@ def test_parameter_data_or_grad_set_to_none_is_refused_with_what_to_do_instead()
                                         r"got None$"):
         layer.weight.data = None
     np.testing.assert_array_equal(layer.weight.grad, np.ones((2, 3), np.float32))
+
+
+def test_a_read_only_array_is_refused_as_parameter_data_or_grad():
+    frozen = np.zeros((2, 3), np.float32)
+    frozen.flags.writeable = False
+    message = (r"Parameter: {} must be a writable array \(it is updated in place\), got a "
+               r"read-only one .* pass a copy, np.array\(value\)")
+    layer = Linear(3, 2)
+    for what in ("data", "grad"):
+        with pytest.raises(ValueError, match=message.format(what)):
+            setattr(layer.weight, what, frozen)
+    with pytest.raises(ValueError, match=message.format("data")):
+        Parameter(np.broadcast_to(np.float32(1), (2, 3)))
+    layer.weight.data = np.array(frozen)
+    SGD(layer.parameters(), lr=0.1).step()
 
 
 def test_parameter_assignment_of_the_right_array_and_module_to_still_work(rng):

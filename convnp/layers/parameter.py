@@ -40,7 +40,7 @@ class Parameter:
     def __init__(self, data: np.ndarray, requires_grad: bool = True) -> None:
         data = np.asarray(data)
         check_float_dtype("Parameter", "data's dtype", data.dtype)
-        self._data = data
+        self._data = _writable("data", data)
         self._grad = np.zeros_like(data)
         self.requires_grad = requires_grad
 
@@ -59,7 +59,7 @@ class Parameter:
                              f"parameter of dtype {self._data.dtype}; cast it with "
                              f".astype(np.{self._data.dtype}), or change the parameter's "
                              "dtype with Parameter.to / Module.to")
-        return value
+        return _writable(what, value)
 
     @property
     def data(self) -> np.ndarray:
@@ -132,3 +132,12 @@ which the layer was built for, got (1,) float64
         raise ValueError(f"{owner}: a new {name} must have the old one's shape {old.shape} and "
                          f"dtype {old.dtype}, which the layer was built for, got {new.shape} "
                          f"{new.dtype}")
+
+
+def _writable(what: str, value: np.ndarray) -> np.ndarray:
+    """``value``, unless it is read-only: optimizers and backward passes change it in place."""
+    if not value.flags.writeable:
+        raise ValueError(f"Parameter: {what} must be a writable array (it is updated in place), "
+                         f"got a read-only one (a broadcast view, or np.load(..., "
+                         f"mmap_mode='r')); pass a copy, np.array(value)")
+    return value

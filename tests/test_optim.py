@@ -1,5 +1,6 @@
 """Optimizers without PyTorch: hand-computed updates, state_dict, resume, dtypes, errors."""
 
+import copy
 import io
 import math
 
@@ -463,3 +464,13 @@ def test_frozen_parameters_state_follows_model_to(tmp_path):
     opt.step()
     save_checkpoint(tmp_path / "c.npz", model, opt)
     load_checkpoint(tmp_path / "c.npz", model, opt)
+
+
+def test_pytorch_param_groups_gets_an_explanation():
+    opt = SGD([Parameter(np.zeros(2))], lr=0.1)
+    with pytest.raises(AttributeError, match=r"SGD has no param_groups: a convnp optimizer holds "
+                                             r"one group .* set opt.lr = \.\.\."):
+        _ = opt.param_groups
+    with pytest.raises(AttributeError, match=r"'SGD' object has no attribute 'momentum_buffer'"):
+        _ = opt.momentum_buffer
+    assert copy.deepcopy(opt).lr == 0.1

@@ -130,6 +130,15 @@ class Optimizer:
             value = self.checked_hyperparameters({**values, name: value})[name]
         object.__setattr__(self, name, value)
 
+    def __getattr__(self, name: str) -> Any:
+        """Called only for a missing attribute: explain PyTorch's ``param_groups``."""
+        if name == "param_groups":
+            raise AttributeError(
+                f"{type(self).__name__} has no param_groups: a convnp optimizer holds one group "
+                "of parameters, and its hyperparameters are attributes: set opt.lr = ... (a "
+                "scheduler does that for you)")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _trainable(self) -> Iterator[tuple[int, Parameter]]:
         """Yield ``(index, parameter)`` for every parameter with ``requires_grad``.
 

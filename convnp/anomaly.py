@@ -14,9 +14,10 @@ Inside ``with convnp.detect_anomaly():`` (or in a function decorated with
 - every forward keeps a private copy of each array it caches, and the matching
   ``backward`` compares them before using the cache: a change raises ``RuntimeError``
   naming the layer and the array (its input, its output, or another cached array);
-- a second backward on the cache of one forward raises ``RuntimeError`` naming the
-  layer: it would add the parameter gradients twice, and it is what a layer instance
-  placed twice in one network does (PyTorch refuses a second backward through a graph);
+- a second backward on the cache of one forward, in a layer with parameters, raises
+  ``RuntimeError`` naming the layer: it would add the parameter gradients twice, and it
+  is what such a layer placed twice in one network does (PyTorch refuses a second
+  backward through a graph);
 - with ``check_nan=True`` (the default), a NaN or inf in any layer's input, output,
   input gradient or parameter gradient raises ``RuntimeError`` naming the layer and the
   pass (forward or backward), at the first layer where it appears.
@@ -186,11 +187,12 @@ def checked_backward(backward: Callable, once: bool = False) -> Callable:
     """Wrap a ``backward`` method so that, in anomaly mode, its gradients are checked.
 
     Checked: the incoming ``grad_y``, the returned input gradient and the ``.grad`` of
-    the module's own Parameters. With ``once`` (layers; not losses, whose second
-    backward only repeats the first), a second backward on the cache of one forward is
-    refused: it would add the parameter gradients twice, and it is what a layer instance
-    placed twice in a network does (its first use's cache was overwritten by the
-    second). Outside anomaly mode the wrapper only calls through.
+    the module's own Parameters. With ``once`` (layers), a second backward on the cache
+    of one forward is refused for a layer with parameters of its own: it would add their
+    gradients twice, and it is what such a layer placed twice in a network does (its
+    first use's cache was overwritten by the second). A layer without parameters, and a
+    loss, only repeat their first answer, so they may be asked again (a Jacobian row by
+    row). Outside anomaly mode the wrapper only calls through.
     """
     @functools.wraps(backward)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:  # the signature is backward's
@@ -198,12 +200,14 @@ def checked_backward(backward: Callable, once: bool = False) -> Callable:
             return backward(self, *args, **kwargs)
         name = type(self).__name__
         stored = getattr(self, "_cache", None)
-        if once and isinstance(stored, Guarded) and stored.used:
+        if (once and isinstance(stored, Guarded) and stored.used
+                and next(self._own_parameters(), None) is not None):
             unguard(name, stored)  # an array changed in place is reported first
             raise RuntimeError(
                 f"{name}.backward: called again on the cache of one forward, which would add "
-                "its gradients twice (detect_anomaly). Run forward before each backward; if "
-                "this layer instance sits in two places of the network, give each its own")
+                "its parameter gradients twice (detect_anomaly). Run forward before each "
+                "backward (also after a backward that raised part-way); if this layer instance "
+                "sits in two places of the network, give each its own")
         check_finite(f"{name}.backward", "the gradient it received (grad_y)",
                      args[0] if args else kwargs.get("grad_y", kwargs.get("grad")))
         grad_x = backward(self, *args, **kwargs)

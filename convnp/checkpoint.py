@@ -25,6 +25,7 @@ from convnp.optim.lr_scheduler import LRScheduler
 from convnp.optim.optimizer import Optimizer
 from convnp.rng import generator_state, restore_generator
 from convnp.train import HISTORY_FIELDS, History
+from convnp.validate import kind_of
 
 FORMAT_VERSION = 1
 
@@ -35,11 +36,15 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer=None,
 
     Args:
         path: destination file.
-        model: its ``state_dict()`` is saved.
-        optimizer, scheduler, loader: optional; their ``state_dict()`` is saved (the
-            loader's holds its random generator, so a resumed run shuffles and augments
-            identically).
+        model: a convnp ``Module``; its ``state_dict()`` is saved.
+        optimizer, scheduler, loader: optional convnp ``Optimizer``, ``LRScheduler`` and
+            ``DataLoader``; their ``state_dict()`` is saved (the loader's holds its random
+            generator, so a resumed run shuffles and augments identically).
         history: optional ``History`` of the epochs so far.
+
+    Raises:
+        TypeError: for a part of the wrong kind (checked before anything is written, so
+            the file at ``path`` is left as it was), naming the slot it belongs in.
 
     Example:
         >>> import tempfile, os
@@ -73,6 +78,8 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer=None, *, s
     valid is anything changed; after an error every object is exactly as before.
 
     Raises:
+        TypeError: for a path that is not one, or a part of the wrong kind (as
+            ``save_checkpoint``).
         ValueError: if the file is not a convnp checkpoint (truncated, not an ``.npz``,
             wrong ``format_version``), or a field is missing or malformed, or does not
             match the given objects (missing or unexpected weights, other shapes or
@@ -120,8 +127,7 @@ def _check_arguments(fn: str, path: Any, parts: dict[str, Any]) -> None:
         raise TypeError(f"{fn}: path must be a str or os.PathLike, got "
                         f"{type(path).__name__}{swapped}")
     if not isinstance(parts["model"], Module):
-        raise TypeError(f"{fn}: model must be a convnp Module, got "
-                        f"{type(parts['model']).__name__}")
+        raise TypeError(f"{fn}: model must be a convnp Module, got {kind_of(parts['model'])}")
     for name, part in parts.items():
         kind = _KINDS.get(name)
         if part is None or kind is None or isinstance(part, kind):
@@ -129,7 +135,7 @@ def _check_arguments(fn: str, path: Any, parts: dict[str, Any]) -> None:
         slot = next((f" (pass it as {other}=...)" for other, cls in _KINDS.items()
                      if isinstance(part, cls) and other in parts), "")
         raise TypeError(f"{fn}: {name} must be a convnp {kind.__name__}, got "
-                        f"{type(part).__name__}{slot}")
+                        f"{kind_of(part)}{slot}")
 
 
 # What each optional part must be. Checked by type, not by having a state_dict(): a part in

@@ -62,9 +62,11 @@ def gradcheck(f: Module | Callable, *inputs: np.ndarray, eps: float = 1e-6, atol
     for i, x in enumerate(inputs):
         if not isinstance(x, np.ndarray):
             raise TypeError(f"gradcheck: input {i} must be a NumPy array, got {type(x).__name__}")
-    # Copies, which the finite differences perturb in place: the caller's arrays may be
-    # read-only or broadcast views, and are never touched.
-    inputs = tuple(x.copy() if np.issubdtype(x.dtype, np.floating) else x for x in inputs)
+    # The finite differences perturb each input in place (and put it back), so that a
+    # function sharing the array, such as a layer's own weight, sees the change. A
+    # read-only input (a broadcast view) is perturbed in a copy instead.
+    inputs = tuple(x.copy() if np.issubdtype(x.dtype, np.floating) and not x.flags.writeable
+                   else x for x in inputs)
     if not isinstance(f, Module):
         return _gradcheck(f, inputs, eps, atol, rtol, directional, rng)
     state = f.state_dict()  # copies of the parameters and buffers (running statistics)

@@ -24,7 +24,7 @@ import numpy as np
 
 from convnp.layers.container import Sequential
 from convnp.layers.module import Module, inspection_mode
-from convnp.validate import check_float_dtype, int_tuple
+from convnp.validate import check_float_dtype, int_tuple, kind_of
 
 
 def named_layers(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
@@ -184,7 +184,7 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: np.dtype | None 
         Activations (all layer outputs): 2.29 KB
     """
     if not isinstance(model, Module):
-        raise TypeError(f"summary: model must be a convnp Module, got {type(model).__name__}")
+        raise TypeError(f"summary: model must be a convnp Module, got {kind_of(model)}")
     if isinstance(input_shape, np.ndarray) and input_shape.ndim != 1:
         raise TypeError(f"summary: input_shape must be the input's shape with its batch axis, "
                         f"a tuple of ints, got an array of shape {input_shape.shape}; for an "
@@ -201,8 +201,8 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: np.dtype | None 
                 x = layer(x)
             except (TypeError, ValueError) as error:
                 kind = TypeError if isinstance(error, TypeError) else ValueError
-                raise kind(f"summary: zeros of input_shape {input_shape} do not pass layer "
-                           f"{name!r}: {error}") from error
+                raise kind(f"summary: zeros of input_shape {input_shape} and dtype {dtype} "
+                           f"do not pass layer {name!r}: {error}") from error
             n_params = sum(p.data.size for p in layer.parameters())
             rows.append(SummaryRow(name, type(layer).__name__, x.shape, n_params))
             activation_bytes += x.nbytes

@@ -313,8 +313,10 @@ def _check_batch(item: object, batch: int) -> tuple[np.ndarray, np.ndarray]:
         raise TypeError(f"{where} must be a pair (x, y), got {type(item).__name__}{size}")
     x, y = item
     if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
+        single = (" (a NumPy scalar y: one sample rather than a batch?)"
+                  if isinstance(y, np.generic) else "")
         raise TypeError(f"{where}: x and y must be NumPy arrays, got {type(x).__name__} and "
-                        f"{type(y).__name__}")
+                        f"{type(y).__name__}{single}")
     if x.ndim == 0 or y.ndim == 0 or len(y) == 0 or len(x) != len(y):
         raise ValueError(f"{where}: x and y must hold the same number of samples, at least 1; "
                          f"got shapes {x.shape} and {y.shape}")

@@ -47,18 +47,24 @@ def _got(value: Any) -> str:
 def kind_of(value: Any) -> str:
     """How an error names a value of the wrong kind: its type, with a hint for two slips.
 
-    A class passed where an instance belongs, and a torch module where a convnp one does.
+    A class passed where an instance belongs, and a torch object where a convnp one (or
+    a NumPy array) does: only a torch ``Sequential`` can be converted, by
+    ``convnp.interop.from_torch``.
 
     Example:
         >>> from convnp.layers import ReLU
         >>> kind_of(ReLU), kind_of(ReLU()), kind_of([1])
         ('the class ReLU; pass an instance, ReLU()', 'ReLU', 'list')
     """
+    cls = value if isinstance(value, type) else type(value)
+    name, from_torch = cls.__name__, cls.__module__.split(".")[0] == "torch"
+    if from_torch and not isinstance(value, type) and name == "Sequential":
+        return "torch's Sequential (convnp.interop.from_torch converts it)"
+    if from_torch:
+        what = f"the torch class {name}" if isinstance(value, type) else f"torch's {name}"
+        return f"{what} (convnp takes its own layers and NumPy arrays)"
     if isinstance(value, type):
-        return f"the class {value.__name__}; pass an instance, {value.__name__}()"
-    name = type(value).__name__
-    if type(value).__module__.split(".")[0] == "torch":
-        return f"torch's {name} (convnp.interop.from_torch converts it)"
+        return f"the class {name}; pass an instance, {name}()"
     return name
 
 

@@ -182,3 +182,10 @@ def test_dtype_is_kept(rng, dtype):
                                                              (2, 3, 5, 7))):
         y = layer(rng.standard_normal(shape).astype(dtype))
         assert y.dtype == dtype and layer.backward(np.ones_like(y)).dtype == dtype
+
+
+def test_an_integer_output_gradient_gives_a_floating_input_gradient():
+    layer = AdaptiveAvgPool1d(3)
+    layer(np.zeros((1, 1, 4), np.float32))
+    grad_x = layer.backward(np.ones((1, 1, 3), np.int64))
+    np.testing.assert_array_equal(grad_x, [[[0.5, 1.0, 1.0, 0.5]]])

@@ -280,6 +280,8 @@ def test_normalize_refuses_statistics_that_would_give_nan_or_zeros(mean, std, me
                            r"use shape \(3, 1, 1\)"),
     (0.5, np.ones((1, 4, 3, 2, 5)), r"normalize: std must broadcast to x's shape \(4, 3, 2, 5\), "
                                     r"got shape \(1, 4, 3, 2, 5\)$"),
+    ([0.5, 0.4], 0.2, r"normalize: mean must broadcast to x's shape \(4, 3, 2, 5\), got shape "
+                      r"\(2,\)$"),
 ])
 def test_normalize_refuses_statistics_of_the_wrong_shape(mean, std, message):
     with pytest.raises(ValueError, match=message):

@@ -301,6 +301,12 @@ def test_subclass_and_non_sequential_are_rejected():
     with pytest.raises(TypeError, match=r"to_torch: expected a convnp Sequential, got torch's "
                                         r"Sequential \(convnp.interop.from_torch converts it\)"):
         interop.to_torch(nn.Sequential(nn.ReLU()))
+    with pytest.raises(TypeError, match=r"Sequential: expected a Module, got torch's ReLU "
+                                        r"\(convnp takes its own layers and NumPy arrays\)"):
+        Sequential(ReLU(), nn.ReLU())
+    with pytest.raises(TypeError, match=r"Sequential: expected a Module, got the torch class "
+                                        r"ReLU \(convnp takes"):
+        Sequential(nn.ReLU)
 
 
 def test_to_torch_names_the_first_layer_without_equivalent():

@@ -275,31 +275,39 @@ def test_a_generator_or_async_function_cannot_be_decorated():
 
 
 def test_a_second_backward_on_one_forward_is_refused_in_the_mode(rng):
-    net = Sequential(Linear(3, 2, dtype=F64, rng=rng), ReLU())
+    net = Sequential(ReLU(), Linear(3, 2, dtype=F64, rng=rng))
     x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
     with convnp.detect_anomaly(check_nan=False):
         net(x)
         net.backward(g)
-        with pytest.raises(RuntimeError, match=r"ReLU.backward: called again on the cache of "
-                                               r"one forward, which would add its gradients "
-                                               r"twice \(detect_anomaly\)"):
+        with pytest.raises(RuntimeError, match=r"Linear.backward: called again on the cache "
+                                               r"of one forward, which would add its parameter "
+                                               r"gradients twice \(detect_anomaly\)"):
             net.backward(g)
         net(x)
         net.backward(g)  # a new forward, a new cache
     net.backward(g)  # outside the mode nothing is checked: gradients accumulate
-    loss = CrossEntropyLoss()
+
+
+def test_layers_without_parameters_and_losses_may_be_asked_again_in_the_mode(rng):
+    """Their second answer only repeats the first: a Jacobian taken row by row."""
+    relu, loss = ReLU(), CrossEntropyLoss()
     with convnp.detect_anomaly():
+        x = rng.standard_normal((2, 3))
+        relu(x)
+        columns = [relu.backward(np.tile(unit, (2, 1)))[0] for unit in np.eye(3)]
+        np.testing.assert_array_equal(np.stack(columns), np.diag(x[0] > 0))
         loss(rng.standard_normal((2, 3)), np.array([0, 2]))
-        np.testing.assert_array_equal(loss.backward(), loss.backward())  # no parameters
+        np.testing.assert_array_equal(loss.backward(), loss.backward())
 
 
 def test_a_backward_that_raised_can_be_retried_in_the_mode(rng):
-    layer = Linear(3, 2, dtype=F64, rng=rng)
+    net = Sequential(Linear(3, 2, rng=rng), ReLU())
     with convnp.detect_anomaly():
-        layer(rng.standard_normal((4, 3)))
-        with pytest.raises(ValueError, match="Linear.backward: expected a gradient"):
-            layer.backward(np.ones((4, 5)))
-        assert layer.backward(np.ones((4, 2))).shape == (4, 3)
+        net(rng.standard_normal((4, 3)).astype(np.float32))
+        with pytest.raises(ValueError, match="Linear.backward: expected a gradient of dtype"):
+            net.backward(np.ones((4, 2)))  # float64: ReLU passes it, Linear refuses it
+        assert net.backward(np.ones((4, 2), np.float32)).shape == (4, 3)
 
 
 def test_a_layer_placed_twice_is_caught_in_the_mode(rng):

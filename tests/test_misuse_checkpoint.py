@@ -258,6 +258,8 @@ def test_load_checkpoint_names_a_part_in_the_wrong_slot(tmp_path):
 
 @pytest.mark.parametrize("batch, error, message", [
     (lambda x, y: (x, list(y)), TypeError, r"x and y must be NumPy arrays, got ndarray and list"),
+    (lambda x, y: (x[0], y[0]), TypeError, r"got ndarray and int64 \(a NumPy scalar y: one "
+                                           r"sample rather than a batch\?\)"),
     (lambda x, y: (x, y, None), TypeError, r"must be a pair \(x, y\), got tuple of 3 items"),
     (lambda x, y: x, TypeError, r"must be a pair \(x, y\), got ndarray"),
     (lambda x, y: (x[:0], y[:0]), ValueError, r"at least 1; got shapes \(0, 2, 2\) and \(0,\)"),

@@ -100,6 +100,20 @@ def test_gradcheck_takes_read_only_and_broadcast_inputs_and_leaves_them_alone(rn
     np.testing.assert_array_equal(wide, before[1])
 
 
+def test_gradcheck_perturbs_a_writable_input_in_place_so_a_layer_sharing_it_sees_it(rng):
+    """Checking a layer's weight through the function form: f ignores its argument."""
+    layer, x = Linear(3, 2, rng=rng, dtype=np.float64), rng.standard_normal((4, 3))
+
+    def f(weight):
+        def backward(g):
+            layer.zero_grad()
+            layer.backward(g)
+            return (layer.weight.grad.copy(),)
+        return layer(x), backward
+
+    assert gradcheck(f, layer.weight.data)
+
+
 # ----------------------------------------------------------------- 2: Sequential.append
 def test_append_keeps_the_layers_own_mode():
     drop = Dropout(0.5).eval()

@@ -99,8 +99,9 @@ def test_summary_leaves_modes_caches_and_rngs_as_they_were():
 
 def test_state_is_restored_after_an_error():
     net = Sequential(Conv2d(3, 2, 3, rng=np.random.default_rng(0)), ReLU())
-    with pytest.raises(ValueError, match=r"summary: zeros of input_shape \(1, 1, 8, 8\) do not "
-                                         r"pass layer '0': Conv2d: expected 3 input channels"):
+    with pytest.raises(ValueError, match=r"summary: zeros of input_shape \(1, 1, 8, 8\) and dtype "
+                                         r"float32 do not pass layer '0': Conv2d: expected 3 "
+                                         r"input channels"):
         summary(net, (1, 1, 8, 8))
     assert all(m.training and m.cache_enabled for m in net.modules())
 
@@ -143,8 +144,10 @@ def test_format_bytes():
      r"summary: input_shape must be .* got an array of shape \(5, 1, 28, 28\); for an array x "
      r"pass x.shape"),
     (lambda net: summary(net, (1, 28, 28)), ValueError,
-     r"summary: zeros of input_shape \(1, 28, 28\) do not pass layer '0': Conv2d: expected a "
-     r"4-D input"),
+     r"summary: zeros of input_shape \(1, 28, 28\) and dtype float32 do not pass layer '0': "
+     r"Conv2d: expected a 4-D input"),
+    (lambda net: summary(net, (1, 1, 28, 28), dtype=np.float64), ValueError,
+     r"summary: zeros of input_shape \(1, 1, 28, 28\) and dtype float64 do not pass layer '0'"),
     (lambda net: summary(net, (1, 1, 28, 28), dtype="flaot32"), TypeError,
      r"summary: dtype must be a floating NumPy dtype"),
     (lambda net: summary(lambda x: x, (1, 2)), TypeError,

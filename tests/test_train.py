@@ -357,7 +357,6 @@ def test_fit_takes_a_list_of_batches():
     assert len(trainer.fit(batches, 1)) == 1
 
 
-
 def test_fit_trains_a_module_whose_backward_has_no_input_grad():
     """A student's own Module need not take ``input_grad``: dL/dx is computed and dropped."""
 

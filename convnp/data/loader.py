@@ -245,7 +245,8 @@ def normalize(x: np.ndarray, mean: float | np.ndarray, std: float | np.ndarray) 
             fits = False
         if not fits:
             per_channel = (f"; for one value per channel of (N, C, H, W) images use shape "
-                           f"({value.size}, 1, 1)" if value.ndim == 1 and x.ndim == 4 else "")
+                           f"({value.size}, 1, 1)"
+                           if value.ndim == 1 and x.ndim == 4 and value.size == x.shape[1] else "")
             raise ValueError(f"normalize: {name} must broadcast to x's shape {x.shape}, got "
                              f"shape {value.shape}{per_channel}")
     return ((_to_float(x) - stats["mean"]) / stats["std"]).astype(np.float32)

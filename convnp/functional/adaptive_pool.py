@@ -39,6 +39,10 @@ def pool_last_axis(x: np.ndarray, output_size: int) -> np.ndarray:
 
     Each window is summed column by column, every add running over all the other axes.
 
+    Args:
+        x: the input; its last axis is pooled.
+        output_size: how many windows (outputs) along that axis.
+
     **Shape:** (*, n) -> (*, output_size).
 
     Example:
@@ -60,13 +64,17 @@ def pool_last_axis(x: np.ndarray, output_size: int) -> np.ndarray:
 def pool_last_axis_backward(grad_y: np.ndarray, n: int) -> np.ndarray:
     """Spread each output gradient evenly over its window of the last axis, of size ``n``.
 
+    Args:
+        grad_y: dL/dy; its last axis holds the windows' gradients.
+        n: the pooled axis's input size.
+
     **Shape:** (*, output_size) -> (*, n).
 
     Example:
         >>> pool_last_axis_backward(np.array([1.0, 2.0]), 3)   # windows [0, 2) and [1, 3)
         array([0.5, 1.5, 1. ])
     """
-    grad_x = np.zeros(grad_y.shape[:-1] + (n,), dtype=grad_y.dtype)
+    grad_x = np.zeros(grad_y.shape[:-1] + (n,), dtype=np.result_type(grad_y, 1.0))
     for i, (start, end) in enumerate(adaptive_windows(n, grad_y.shape[-1])):
         share = grad_y[..., i] / (end - start)
         for k in range(start, end):

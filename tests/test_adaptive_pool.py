@@ -10,16 +10,22 @@ from hypothesis import strategies as st
 from convnp import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool2d, Dropout2d, gradcheck
 
 
+def ref_windows(h, w, out_h, out_w):
+    """PyTorch's windows, one at a time: ``(i, j, rows, columns)`` with start =
+    floor(i*H/out), end = ceil((i+1)*H/out) on each axis."""
+    for i in range(out_h):
+        rows = slice(math.floor(i * h / out_h), math.ceil((i + 1) * h / out_h))
+        for j in range(out_w):
+            yield i, j, rows, slice(math.floor(j * w / out_w), math.ceil((j + 1) * w / out_w))
+
+
 def ref_adaptive_avg_pool2d(x, out_h, out_w):
-    """PyTorch's definition, one window at a time: start = floor(i*H/out), end = ceil(...)."""
+    """Each output the mean of its window."""
     n, c, h, w = x.shape
     y = np.zeros((n, c, out_h, out_w))
-    for i in range(out_h):
-        top, bottom = math.floor(i * h / out_h), math.ceil((i + 1) * h / out_h)
-        for j in range(out_w):
-            left, right = math.floor(j * w / out_w), math.ceil((j + 1) * w / out_w)
-            window = x[:, :, top:bottom, left:right]
-            y[:, :, i, j] = window.sum(axis=(2, 3)) / ((bottom - top) * (right - left))
+    for i, j, rows, columns in ref_windows(h, w, out_h, out_w):
+        window = x[:, :, rows, columns]
+        y[:, :, i, j] = window.sum(axis=(2, 3)) / (window.shape[2] * window.shape[3])
     return y
 
 
@@ -38,15 +44,12 @@ def test_adaptive_avg_pool1d_matches_loop_reference(rng, out):
 
 
 def ref_adaptive_avg_pool2d_backward(grad_y, h, w):
-    """Each output's gradient spread evenly over its window, one window at a time."""
+    """Each output's gradient spread evenly over its window."""
     n, c, out_h, out_w = grad_y.shape
     grad_x = np.zeros((n, c, h, w))
-    for i in range(out_h):
-        top, bottom = math.floor(i * h / out_h), math.ceil((i + 1) * h / out_h)
-        for j in range(out_w):
-            left, right = math.floor(j * w / out_w), math.ceil((j + 1) * w / out_w)
-            size = (bottom - top) * (right - left)
-            grad_x[:, :, top:bottom, left:right] += grad_y[:, :, i:i + 1, j:j + 1] / size
+    for i, j, rows, columns in ref_windows(h, w, out_h, out_w):
+        window = grad_x[:, :, rows, columns]
+        window += grad_y[:, :, i:i + 1, j:j + 1] / (window.shape[2] * window.shape[3])
     return grad_x
 
 

@@ -166,8 +166,9 @@ class DistributedScanningMLP(Sequential):
     output sees 2 x 2 x 2 = 8 time steps and the outputs are 2 x 2 x 1 = 4 steps apart, as
     in ``SimpleScanningMLP``.
 
-    ``init_weights`` takes the simple model's full MLP matrices (192, 8), (8, 16), (16, 4)
-    and keeps only the shared neurons (rows are time-step-major inputs, columns neurons):
+    ``init_weights`` takes full MLP matrices of the simple model's shapes (192, 8), (8, 16),
+    (16, 4) (the homework loads another set of them for this model) and keeps only the
+    shared neurons (rows are time-step-major inputs, columns neurons):
 
     * ``w1[:48, :2]``: layer 1 has 2 neurons, each seeing 2 time steps x 24 features = 48
       inputs (the first 48 rows are time steps 0 and 1).

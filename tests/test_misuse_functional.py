@@ -48,7 +48,10 @@ VALUE_ERRORS = [
      r"conv2d_forward: x, weight and bias must have one dtype, got x float64, weight float32"),
     (lambda: F.conv1d_forward(x1, w1.astype(np.float64), None),
      r"conv1d_forward: x, weight and bias must have one dtype, got x float32, weight float64"),
-    (lambda: F.conv2d_forward(x, w, b.astype(np.float64)), r"bias float64"),
+    (lambda: F.conv2d_forward(x, w, b.astype(np.float64)),
+     r"bias float64; cast bias, e.g. bias.astype\(weight.dtype\)"),
+    (lambda: F.conv2d_forward(x.astype(np.float64), w, b),
+     r"x float64, weight float32, bias float32; cast x, e.g. x.astype\(weight.dtype\)"),
     # raw tracebacks before
     (lambda: F.im2col(x[0], (3, 3)), r"im2col: x must be a 4-D \(N, C, H, W\) array, got shape "
                                      r"\(3, 8, 8\); if x is one example"),

@@ -296,8 +296,9 @@ def check_conv_arrays(caller: str, x: Any, weight: Any, bias: Any, groups: Any, 
         arrays.append(("bias", bias))
     if len({a.dtype for _, a in arrays}) > 1:
         dtypes = ", ".join(f"{name} {a.dtype}" for name, a in arrays)
+        odd = next((name for name, a in arrays[::-1] if a.dtype != weight.dtype), "x")
         raise ValueError(f"{caller}: x, weight and bias must have one dtype, got {dtypes}; "
-                         f"cast x, e.g. x.astype(weight.dtype)")
+                         f"cast {odd}, e.g. {odd}.astype(weight.dtype)")
     return G
 
 

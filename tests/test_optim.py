@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from convnp import Parameter
-from convnp.optim import SGD, Adam, AdamW, Optimizer
+from convnp.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 
 
 def run(opt_cls, grads, p0=1.0, **kwargs):
@@ -474,3 +474,60 @@ def test_pytorch_param_groups_gets_an_explanation():
     with pytest.raises(AttributeError, match=r"'SGD' object has no attribute 'momentum_buffer'"):
         _ = opt.momentum_buffer
     assert copy.deepcopy(opt).lr == 0.1
+
+
+def test_rmsprop_reproduces_cs231n_reference():
+    """CS231n assignment 2's RMSProp check (FullyConnectedNets.ipynb): its ``cache`` is
+    ``square_avg``, its ``decay_rate`` 0.99 is ``alpha``; the notebook expects relative
+    errors around 1e-7 or less from values printed to 8 decimals."""
+    N, D = 4, 5
+    w = Parameter(np.linspace(-0.4, 0.6, num=N * D).reshape(N, D))
+    w.grad[...] = np.linspace(-0.6, 0.4, num=N * D).reshape(N, D)
+    opt = RMSprop([w], lr=1e-2)
+    opt.state[0] = {"step": np.zeros((), np.int64),
+                    "square_avg": np.linspace(0.6, 0.9, num=N * D).reshape(N, D)}
+    opt.step()
+    expected_next_w = np.asarray([
+        [-0.39223849, -0.34037513, -0.28849239, -0.23659121, -0.18467247],
+        [-0.132737, -0.08078555, -0.02881884, 0.02316247, 0.07515774],
+        [0.12716641, 0.17918792, 0.23122175, 0.28326742, 0.33532447],
+        [0.38739248, 0.43947102, 0.49155973, 0.54365823, 0.59576619]])
+    expected_cache = np.asarray([
+        [0.5976, 0.6126277, 0.6277108, 0.64284931, 0.65804321],
+        [0.67329252, 0.68859723, 0.70395734, 0.71937285, 0.73484377],
+        [0.75037008, 0.7659518, 0.78158892, 0.79728144, 0.81302936],
+        [0.82883269, 0.84469141, 0.86060554, 0.87657507, 0.8926]])
+    np.testing.assert_allclose(w.data, expected_next_w, rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(opt.state[0]["square_avg"], expected_cache, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(alpha=1.5), r"RMSprop: alpha must be in \[0, 1\], got 1.5"),
+    (dict(momentum=-0.1), r"RMSprop: momentum must be >= 0"),
+    (dict(centered=1), r"RMSprop: centered must be a bool, got int 1"),
+])
+def test_rmsprop_checks_its_hyperparameters(kwargs, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        RMSprop([Parameter(np.zeros(2))], **kwargs)
+
+
+def test_rmsprop_state_round_trip_resumes_exactly_and_follows_its_options():
+    def run(opt, p, grads):
+        for g in grads:
+            p.grad[...] = g
+            opt.step()
+
+    grads = list(np.random.default_rng(0).standard_normal((6, 3)))
+    p, q = Parameter(np.ones(3)), Parameter(np.ones(3))
+    straight = RMSprop([p], lr=0.1, momentum=0.9, centered=True)
+    run(straight, p, grads)
+    first = RMSprop([q], lr=0.1, momentum=0.9, centered=True)
+    run(first, q, grads[:3])
+    resumed = RMSprop([q], lr=0.1, momentum=0.9, centered=True)
+    resumed.load_state_dict(first.state_dict())
+    run(resumed, q, grads[3:])
+    np.testing.assert_array_equal(p.data, q.data)
+    assert sorted(straight.state[0]) == ["grad_avg", "momentum_buffer", "square_avg", "step"]
+    with pytest.raises(KeyError, match=r"RMSprop.load_state_dict: .*unexpected keys "
+                                       r"\['state.0.grad_avg', 'state.0.momentum_buffer'\]"):
+        RMSprop([Parameter(np.ones(3))]).load_state_dict(first.state_dict())

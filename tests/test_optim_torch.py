@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from convnp import Parameter
-from convnp.optim import SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, StepLR
+from convnp.optim import SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, RMSprop, StepLR
 
 torch = pytest.importorskip("torch")
 
@@ -74,8 +74,21 @@ def test_adam_and_adamw_match_torch(ours_cls, torch_name, betas, eps, weight_dec
     assert all(int(state["step"]) == STEPS for state in opt.state.values())
 
 
+@pytest.mark.parametrize("centered", [False, True])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("alpha, eps, weight_decay", [(0.99, 1e-8, 0.0), (0.5, 1e-3, 1e-2),
+                                                      (0.1, 0.1, 0.3)])
+def test_rmsprop_matches_torch(alpha, eps, weight_decay, momentum, centered):
+    kwargs = dict(lr=0.01, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                  centered=centered)
+    opt = compare(RMSprop, torch.optim.RMSprop, kwargs, seed=7)
+    assert all(set(state) == set(opt.state_names) for state in opt.state.values())
+    assert all(int(state["step"]) == STEPS for state in opt.state.values())
+
+
 @pytest.mark.parametrize("ours_cls, torch_cls, kwargs", [
     (SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2)),
+    (RMSprop, torch.optim.RMSprop, dict(momentum=0.5, centered=True)),
     (Adam, torch.optim.Adam, dict(weight_decay=1e-2)),
     (AdamW, torch.optim.AdamW, dict(weight_decay=0.3)),
 ])
@@ -88,6 +101,7 @@ def test_changing_lr_matches_torch(ours_cls, torch_cls, kwargs):
     (SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=1e-2)),
     (Adam, torch.optim.Adam, dict(lr=0.01)),
     (AdamW, torch.optim.AdamW, dict(lr=0.01)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.9)),
 ])
 def test_float32_matches_torch_float32(ours_cls, torch_cls, kwargs):
     compare(ours_cls, torch_cls, kwargs, seed=3, dtype=np.float32, tol=1e-5)
@@ -133,7 +147,7 @@ def test_training_with_one_cycle_matches_torch():
 
 @pytest.mark.parametrize("ours, theirs", [
     (SGD, torch.optim.SGD), (Adam, torch.optim.Adam), (AdamW, torch.optim.AdamW),
-    (StepLR, torch.optim.lr_scheduler.StepLR),
+    (RMSprop, torch.optim.RMSprop), (StepLR, torch.optim.lr_scheduler.StepLR),
     (CosineAnnealingLR, torch.optim.lr_scheduler.CosineAnnealingLR),
     (OneCycleLR, torch.optim.lr_scheduler.OneCycleLR),
 ])

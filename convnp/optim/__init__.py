@@ -1,4 +1,4 @@
-"""Optimizers (SGD, Adam, AdamW) and learning-rate schedulers, with PyTorch's update rules.
+"""Optimizers (SGD, Adam, AdamW, RMSprop) and learning-rate schedulers, with PyTorch's update rules.
 
 Typical loop:
 
@@ -21,9 +21,10 @@ from convnp.optim.lr_scheduler import (
     StepLR,
 )
 from convnp.optim.optimizer import Optimizer
+from convnp.optim.rmsprop import RMSprop
 from convnp.optim.sgd import SGD
 
 __all__ = [
     "SGD", "Adam", "AdamW", "CosineAnnealingLR", "LRScheduler", "LinearWarmup", "OneCycleLR",
-    "Optimizer", "StepLR",
+    "Optimizer", "RMSprop", "StepLR",
 ]

@@ -65,7 +65,7 @@ from convnp.layers import (
     Upsample1d,
     Upsample2d,
 )
-from convnp.losses import CrossEntropyLoss, MSELoss
+from convnp.losses import CrossEntropyLoss, MSELoss, MultiMarginLoss
 from convnp.receptive_field import receptive_field
 from convnp.summary import summary
 
@@ -82,5 +82,5 @@ __all__ = [
     "kernels", "receptive_field", "summary", "viz",
     "detect_anomaly", "is_anomaly_enabled", "validate",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "Concat",
-    "Dropout2d", "GroupNorm", "LayerNorm", "Residual",
+    "Dropout2d", "GroupNorm", "LayerNorm", "Residual", "MultiMarginLoss",
 ]

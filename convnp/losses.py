@@ -13,9 +13,11 @@ from convnp.functional.loss import (
     cross_entropy_forward,
     mse_backward,
     mse_forward,
+    multi_margin_backward,
+    multi_margin_forward,
     target_distribution,
 )
-from convnp.validate import check_choice, check_float, check_float_array
+from convnp.validate import check_choice, check_float, check_float_array, check_int
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -143,12 +145,7 @@ class CrossEntropyLoss(_Loss):
                              f"{logits.shape}")
         N, C = logits.shape
         if target.shape == (N,):
-            if not np.issubdtype(target.dtype, np.integer):
-                raise TypeError(f"CrossEntropyLoss: class-index targets must be integers, "
-                                f"got dtype {target.dtype}")
-            if N and (target.min() < 0 or target.max() >= C):
-                raise ValueError(f"CrossEntropyLoss: class indices must be in [0, {C - 1}], "
-                                 f"got values from {target.min()} to {target.max()}")
+            _check_class_indices("CrossEntropyLoss", target, C)
         elif target.shape != (N, C):
             raise ValueError(f"CrossEntropyLoss: expected target of shape ({N},) or ({N}, {C}) "
                              f"for logits of shape {logits.shape}, got {target.shape}")
@@ -169,6 +166,75 @@ class CrossEntropyLoss(_Loss):
     def __repr__(self) -> str:
         extra = "" if not self.label_smoothing else f", label_smoothing={self.label_smoothing}"
         return f"CrossEntropyLoss(reduction={self.reduction!r}{extra})"
+
+
+def _check_class_indices(owner: str, target: np.ndarray, num_classes: int) -> None:
+    """Raise unless ``target`` holds integers in [0, num_classes), naming ``owner``."""
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(f"{owner}: class-index targets must be integers, got dtype "
+                        f"{target.dtype}")
+    if target.size and (target.min() < 0 or target.max() >= num_classes):
+        raise ValueError(f"{owner}: class indices must be in [0, {num_classes - 1}], got "
+                         f"values from {target.min()} to {target.max()}")
+
+
+class MultiMarginLoss(_Loss):
+    """The multiclass hinge (SVM) loss on class scores, as ``torch.nn.MultiMarginLoss``.
+
+    ``loss_n = sum_{i != y} max(0, margin - s[n, y] + s[n, i])**p / C`` for the scores
+    ``s`` of sample n and its class y: every wrong class whose score comes within
+    ``margin`` of the right one costs its shortfall. The gradient is ``p * hinge**(p-1) / C``
+    at each such class and minus their sum at the right class (0 at a hinge exactly 0,
+    as in PyTorch).
+
+    PyTorch (and this class) divides by the number of classes C; CS231n's ``svm_loss``
+    does not, so it equals ``C * MultiMarginLoss()(s, y)``.
+
+    Args:
+        p: 1 (hinge) or 2 (squared hinge), as in PyTorch.
+        margin: the lead the right class must have. Default 1.
+        reduction: ``'mean'`` (over N), ``'sum'`` or ``'none'``; keyword-only (PyTorch's
+            third positional argument is ``weight``, which convnp does not have).
+
+    **Shape:** scores (N, C), floating; target (N,) integer class indices. Output: a
+    float, or (N,) for ``reduction='none'``.
+
+    Example:
+        >>> criterion = MultiMarginLoss()
+        >>> round(criterion(np.array([[3.0, 2.5, 0.0]]), np.array([0])), 4)   # 0.5 / 3
+        0.1667
+        >>> criterion.backward().round(4)
+        array([[-0.3333,  0.3333,  0.    ]])
+    """
+
+    def __init__(self, p: int = 1, margin: float = 1.0, *, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        self.p = check_int("MultiMarginLoss", "p", p, min=1)
+        if self.p > 2:
+            raise ValueError(f"MultiMarginLoss: p must be 1 or 2 (as in PyTorch), got {p}")
+        self.margin = check_float("MultiMarginLoss", "margin", margin)
+
+    def forward(self, scores: np.ndarray, target: np.ndarray) -> float | np.ndarray:
+        """scores (N, C), target (N,) -> loss."""
+        scores, target = np.asarray(scores), np.asarray(target)
+        check_float_array("MultiMarginLoss", "scores", scores)
+        if scores.ndim != 2 or target.shape != scores.shape[:1]:
+            raise ValueError(f"MultiMarginLoss: expected scores (N, C) and target (N,), got "
+                             f"shapes {scores.shape} and {target.shape}")
+        _check_class_indices("MultiMarginLoss", target, scores.shape[1])
+        losses, hinge = multi_margin_forward(scores, target, self.margin, self.p)
+        self._save((hinge, target))
+        return self._reduce(losses, scores.shape[0])
+
+    def backward(self, grad: float | np.ndarray = 1.0) -> np.ndarray:
+        """dloss/dscores, shape (N, C). ``grad`` is dL/dloss ((N,) for 'none')."""
+        hinge, target = self._saved()
+        N = hinge.shape[0]
+        grad_losses = self._grad_losses(grad, (N,), N, hinge.dtype)
+        return multi_margin_backward(grad_losses, hinge, target, self.p)
+
+    def __repr__(self) -> str:
+        return f"MultiMarginLoss(p={self.p}, margin={self.margin}, reduction={self.reduction!r})"
 
 
 class MSELoss(_Loss):

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from reference import cross_entropy_ref, softmax_ref
 
-from convnp import CrossEntropyLoss, MSELoss, gradcheck
+from convnp import CrossEntropyLoss, MSELoss, MultiMarginLoss, gradcheck
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -189,3 +189,53 @@ def test_mse_shape_mismatch():
     with pytest.raises(ValueError, match=r"MSELoss: pred shape \(2, 3\) and target shape "
                                          r"\(3, 2\) differ"):
         MSELoss()(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+def multi_margin_ref(scores, target, margin, p):
+    """One sample and one wrong class at a time."""
+    N, C = scores.shape
+    losses = np.zeros(N)
+    for n in range(N):
+        for i in range(C):
+            if i != target[n]:
+                losses[n] += max(0.0, margin - scores[n, target[n]] + scores[n, i]) ** p / C
+    return losses
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("p, margin", [(1, 1.0), (2, 1.0), (1, 0.4), (2, 3.0)])
+def test_multi_margin_value_and_gradcheck(p, margin, reduction, rng):
+    scores, target = rng.standard_normal((5, 4)), np.array([3, 0, 1, 1, 2])
+    crit = MultiMarginLoss(p, margin, reduction=reduction)
+    expected = multi_margin_ref(scores, target, margin, p)
+    expected = {"none": expected, "sum": expected.sum(), "mean": expected.mean()}[reduction]
+    np.testing.assert_allclose(crit(scores, target), expected, rtol=1e-12)
+    assert gradcheck(wrap_loss(crit), scores, target)
+
+
+def test_multi_margin_times_c_is_cs231n_svm_loss():
+    """CS231n's svm_loss sanity check: scores 0.001 * randn for 10 classes give a loss
+    of about 9 (each of the 9 wrong classes within the margin by about 1)."""
+    rng = np.random.default_rng(0)
+    scores, target = 0.001 * rng.standard_normal((50, 10)), rng.integers(0, 10, 50)
+    hinge = np.maximum(0, scores - scores[np.arange(50), target][:, None] + 1)
+    hinge[np.arange(50), target] = 0
+    cs231n = hinge.sum() / 50  # svm_loss: summed over classes, averaged over samples
+    assert 10 * MultiMarginLoss()(scores, target) == pytest.approx(cs231n, rel=1e-12)
+    assert cs231n == pytest.approx(9, abs=0.05)
+
+
+@pytest.mark.parametrize("make, target, error, message", [
+    (lambda: MultiMarginLoss(3), [0], ValueError, r"MultiMarginLoss: p must be 1 or 2 .*got 3"),
+    (lambda: MultiMarginLoss(1.5), [0], TypeError, r"MultiMarginLoss: p must be an int"),
+    (lambda: MultiMarginLoss(margin="1"), [0], TypeError, r"MultiMarginLoss: margin must be"),
+    (MultiMarginLoss, [3], ValueError, r"MultiMarginLoss: class indices must be in \[0, 2\], "
+                                       r"got values from 3 to 3"),
+    (MultiMarginLoss, [0.0], TypeError, r"MultiMarginLoss: class-index targets must be "
+                                        r"integers, got dtype float64"),
+    (MultiMarginLoss, [0, 1], ValueError, r"MultiMarginLoss: expected scores \(N, C\) and "
+                                          r"target \(N,\), got shapes \(1, 3\) and \(2,\)"),
+])
+def test_multi_margin_misuse_is_named(make, target, error, message):
+    with pytest.raises(error, match=message):
+        make()(np.zeros((1, 3)), np.array(target))

@@ -25,6 +25,7 @@ from convnp import (  # noqa: E402
     MaxPool1d,
     MaxPool2d,
     MSELoss,
+    MultiMarginLoss,
     ReLU,
     Sigmoid,
     Softmax,
@@ -224,6 +225,17 @@ def test_mse_matches_torch(reduction, dtype, rng):
     pred = rng.standard_normal((3, 2, 5)).astype(dtype)
     target = rng.standard_normal((3, 2, 5)).astype(dtype)
     check_loss(MSELoss(reduction=reduction), torch.nn.MSELoss(reduction=reduction), pred, target,
+               torch.from_numpy(target), rng)
+
+
+@pytest.mark.parametrize("dtype", DTYPES.values(), ids=DTYPES.keys())
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("p, margin", [(1, 1.0), (2, 1.0), (1, 0.3), (2, 2.5)])
+def test_multi_margin_matches_torch(p, margin, reduction, dtype, rng):
+    scores = rng.standard_normal((6, 5)).astype(dtype)
+    target = rng.integers(0, 5, 6)
+    check_loss(MultiMarginLoss(p, margin, reduction=reduction),
+               torch.nn.MultiMarginLoss(p, margin, reduction=reduction), scores, target,
                torch.from_numpy(target), rng)
 
 

@@ -1,4 +1,5 @@
-"""Loss functions: cross-entropy on logits (fused with log-softmax) and mean squared error.
+"""Loss functions: cross-entropy on logits (fused with log-softmax), the multiclass hinge
+(SVM) loss and mean squared error.
 
 Cross-entropy with target distribution ``q`` (one-hot for class indices, smoothed by
 ``label_smoothing`` = e as ``q = (1-e) q + e/C``)::
@@ -85,3 +86,50 @@ def mse_forward(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 def mse_backward(grad_losses: np.ndarray, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``grad_pred = grad_losses * 2 (pred - target)``."""
     return grad_losses * 2 * (pred - target)
+
+
+def multi_margin_forward(scores: np.ndarray, target: np.ndarray, margin: float, p: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample multiclass hinge loss: ``sum_{i != y} max(0, margin - s_y + s_i)**p / C``.
+
+    Each wrong class whose score comes within ``margin`` of the right class's score adds
+    to the loss; a sample whose right class wins by at least ``margin`` costs nothing.
+
+    Args:
+        scores: (N, C) class scores.
+        target: (N,) class indices y.
+        margin: the required lead of the right class.
+        p: 1 (hinge) or 2 (squared hinge).
+
+    Returns:
+        ``(losses (N,), hinge (N, C))``: hinge is ``max(0, margin - s_y + s_i)``, 0 at
+        ``i = y``; backward needs it.
+
+    **Shape:** scores (N, C), target (N,) -> losses (N,).
+
+    Example:
+        >>> losses, _ = multi_margin_forward(np.array([[3.0, 2.5, 0.0]]), np.array([0]), 1.0, 1)
+        >>> losses                         # only class 1 is within the margin: 0.5 / 3
+        array([0.16666667])
+    """
+    rows = np.arange(scores.shape[0])
+    hinge = np.maximum(margin - scores[rows, target][:, None] + scores, 0)
+    hinge[rows, target] = 0
+    return (hinge ** p).sum(axis=1) / scores.shape[1], hinge
+
+
+def multi_margin_backward(grad_losses: np.ndarray, hinge: np.ndarray, target: np.ndarray,
+                          p: int) -> np.ndarray:
+    """dloss/dscores: ``p * hinge**(p-1) / C`` at each wrong class inside the margin, and
+    minus their sum at the right class; scaled by ``grad_losses`` per sample.
+
+    **Shape:** grad_losses (N,), hinge (N, C), target (N,) -> (N, C).
+
+    Example:
+        >>> _, hinge = multi_margin_forward(np.array([[3.0, 2.5, 0.0]]), np.array([0]), 1.0, 1)
+        >>> multi_margin_backward(np.ones(1), hinge, np.array([0]), 1) * 3
+        array([[-1.,  1.,  0.]])
+    """
+    slope = (hinge > 0) * (p * hinge ** (p - 1)) / hinge.shape[1]
+    slope[np.arange(hinge.shape[0]), target] = -slope.sum(axis=1)
+    return grad_losses[:, None] * slope

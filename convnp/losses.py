@@ -185,7 +185,12 @@ class MultiMarginLoss(_Loss):
     ``s`` of sample n and its class y: every wrong class whose score comes within
     ``margin`` of the right one costs its shortfall. The gradient is ``p * hinge**(p-1) / C``
     at each such class and minus their sum at the right class (0 at a hinge exactly 0,
-    as in PyTorch).
+    as in PyTorch), divided by N for 'mean'. With N = 0 the 'mean' loss is NaN, the 'sum'
+    loss 0, and ``backward`` returns an empty gradient.
+
+    A NaN score makes its sample's loss NaN, so that ``Trainer`` stops with an error;
+    PyTorch's comparison ``z > 0`` skips a NaN and gives a finite loss. The gradients
+    agree.
 
     PyTorch (and this class) divides by the number of classes C; CS231n's ``svm_loss``
     does not, so it equals ``C * MultiMarginLoss()(s, y)``.
@@ -223,7 +228,7 @@ class MultiMarginLoss(_Loss):
                              f"shapes {scores.shape} and {target.shape}")
         _check_class_indices("MultiMarginLoss", target, scores.shape[1])
         losses, hinge = multi_margin_forward(scores, target, self.margin, self.p)
-        self._save((hinge, target))
+        self._save((hinge, target.copy()))  # the caller may reuse their label array
         return self._reduce(losses, scores.shape[0])
 
     def backward(self, grad: float | np.ndarray = 1.0) -> np.ndarray:

@@ -239,3 +239,13 @@ def test_multi_margin_times_c_is_cs231n_svm_loss():
 def test_multi_margin_misuse_is_named(make, target, error, message):
     with pytest.raises(error, match=message):
         make()(np.zeros((1, 3)), np.array(target))
+
+
+def test_multi_margin_keeps_its_own_copy_of_the_labels(rng):
+    scores, target = rng.standard_normal((4, 3)), np.array([0, 1, 2, 0])
+    crit = MultiMarginLoss()
+    crit(scores, target)
+    expected = MultiMarginLoss()
+    expected(scores, target.copy())
+    target[:] = 1  # a student reusing the label array before backward
+    np.testing.assert_array_equal(crit.backward(), expected.backward())

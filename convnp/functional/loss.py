@@ -12,6 +12,10 @@ does. Probability targets need not sum to 1 (PyTorch does not ask it either).
 
 Computing log-softmax directly (``x - max - log sum exp(x - max)``) never forms
 ``exp(1e4)``, so logits of +-1e4 give finite losses and gradients.
+
+The multiclass hinge (SVM) loss of scores ``s`` against the class ``y``::
+
+    loss_n = sum_{i != y} max(0, margin - s[n, y] + s[n, i])**p / C
 """
 
 from __future__ import annotations
@@ -113,7 +117,8 @@ def multi_margin_forward(scores: np.ndarray, target: np.ndarray, margin: float, 
         array([0.16666667])
     """
     rows = np.arange(scores.shape[0])
-    hinge = np.maximum(margin - scores[rows, target][:, None] + scores, 0)
+    with np.errstate(invalid="ignore"):  # margin - inf + inf at i = y, set to 0 next
+        hinge = np.maximum(margin - scores[rows, target][:, None] + scores, 0)
     hinge[rows, target] = 0
     return (hinge ** p).sum(axis=1) / scores.shape[1], hinge
 

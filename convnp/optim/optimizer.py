@@ -1,4 +1,4 @@
-"""Optimizer: the base class of SGD, Adam and AdamW.
+"""Optimizer: the base class of SGD, Adam, AdamW and RMSprop.
 
 An optimizer holds a list of Parameters and, after ``loss.backward()`` has filled each
 ``p.grad``, moves every ``p.data`` a little against its gradient:
@@ -67,7 +67,9 @@ class Optimizer:
     and ``state_dict``), implement ``checked_hyperparameters`` (which checks the type
     and range of each and is used both by the constructor and by ``load_state_dict``, so
     a saved ``lr = nan`` is refused just like ``SGD(lr=nan)``), list the names of the
-    per-parameter state arrays in ``state_names``, and implement ``step()``.
+    per-parameter state arrays in ``state_names`` (every parameter with state has all of
+    them) and ``optional_state`` (arrays an option adds, such as RMSprop's momentum
+    buffer: a saved state may hold them or not), and implement ``step()``.
 
     Args:
         params: an iterable of Parameters, e.g. ``model.parameters()``. It is read once
@@ -86,6 +88,7 @@ class Optimizer:
 
     hyperparameters: tuple[str, ...] = ()
     state_names: tuple[str, ...] = ()
+    optional_state: tuple[str, ...] = ()
     nonnegative_state: tuple[str, ...] = ()  # e.g. Adam's step count and squared averages
 
     def __init__(self, params: Iterable[Parameter]) -> None:
@@ -195,7 +198,9 @@ class Optimizer:
             if len(parts) == 3 and parts[0] == "state" and parts[1].isdigit():
                 new_state.setdefault(int(parts[1]), {})[parts[2]] = np.asarray(value)
         expected = ["type", "num_params", *self.hyperparameters]
-        expected += [f"state.{i}.{name}" for i in new_state for name in self.state_names]
+        expected += [f"state.{i}.{name}" for i, arrays in new_state.items()
+                     for name in self.state_names + tuple(n for n in self.optional_state
+                                                          if n in arrays)]
         check_keys(owner, state, expected)
         saved_count = from_array(state["num_params"])
         hyperparameters = self.checked_hyperparameters(

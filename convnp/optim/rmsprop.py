@@ -36,12 +36,15 @@ class RMSprop(Optimizer):
 
     ``s``, ``a``, ``b`` are ``state[i]['square_avg']``, ``['grad_avg']`` (only when
     ``centered``) and ``['momentum_buffer']`` (only when ``momentum > 0``), and
-    ``['step']`` counts the steps, as in PyTorch.
+    ``['step']`` counts the steps, as in PyTorch. Turning ``centered`` or ``momentum`` on
+    after some steps starts its array at 0 then; turning one off leaves its array unused
+    (PyTorch raises a KeyError in the first case).
 
     Args:
         params: iterable of Parameters (e.g. ``model.parameters()``).
         lr: learning rate, >= 0. Default 1e-2.
-        alpha: decay rate of the running means, in [0, 1]. Default 0.99.
+        alpha: decay rate of the running means, in [0, 1) (at 1 ``s`` would stay 0 and
+            every step be ``lr * g / eps``). Default 0.99.
         eps: added to the denominator for stability, >= 0. Default 1e-8.
         weight_decay: L2 penalty, >= 0. Default 0.
         momentum: momentum factor, >= 0. Default 0.
@@ -58,6 +61,8 @@ class RMSprop(Optimizer):
     """
 
     hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+    state_names = ("step", "square_avg")
+    optional_state = ("momentum_buffer", "grad_avg")
     nonnegative_state = ("step", "square_avg")
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-2, alpha: float = 0.99,
@@ -67,17 +72,12 @@ class RMSprop(Optimizer):
         self._set_hyperparameters(dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                        momentum=momentum, centered=centered))
 
-    @property
-    def state_names(self) -> tuple[str, ...]:
-        """The state arrays per parameter: the optional ones only when their option is on."""
-        return (("step", "square_avg") + (("momentum_buffer",) if self.momentum > 0 else ())
-                + (("grad_avg",) if self.centered else ()))
-
     def checked_hyperparameters(self, values: dict) -> dict:
         """Check and normalise ``lr``, ``alpha``, ... (see ``Optimizer``)."""
         name = type(self).__name__
         return dict(lr=check_float(name, "lr", values["lr"], min=0),
-                    alpha=check_float(name, "alpha", values["alpha"], min=0, max=1),
+                    alpha=check_float(name, "alpha", values["alpha"], min=0, max=1,
+                                      max_open=True),
                     eps=check_float(name, "eps", values["eps"], min=0),
                     weight_decay=check_float(name, "weight_decay", values["weight_decay"],
                                              min=0),
@@ -90,21 +90,27 @@ class RMSprop(Optimizer):
             g = p.grad
             if self.weight_decay != 0:
                 g = g + self.weight_decay * p.data
-            state = self.state.setdefault(i, {"step": np.zeros((), np.int64),
-                                              "square_avg": np.zeros_like(p.data)})
+            if i not in self.state:
+                self.state[i] = {"step": np.zeros((), np.int64),
+                                 "square_avg": np.zeros_like(p.data)}
+            state = self.state[i]
             state["step"] += 1
             s = state["square_avg"]
             s *= self.alpha
             s += (1 - self.alpha) * g * g
             if self.centered:
-                a = state.setdefault("grad_avg", np.zeros_like(p.data))
+                if "grad_avg" not in state:
+                    state["grad_avg"] = np.zeros_like(p.data)
+                a = state["grad_avg"]
                 a *= self.alpha
                 a += (1 - self.alpha) * g
                 denom = np.sqrt(s - a * a) + self.eps
             else:
                 denom = np.sqrt(s) + self.eps
             if self.momentum > 0:
-                b = state.setdefault("momentum_buffer", np.zeros_like(p.data))
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = np.zeros_like(p.data)
+                b = state["momentum_buffer"]
                 b *= self.momentum
                 b += g / denom
                 p.data -= self.lr * b

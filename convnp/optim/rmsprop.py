@@ -12,7 +12,7 @@ from convnp.validate import check_bool, check_float
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Hinton's lecture 6e, 2012), exactly as ``torch.optim.RMSprop``.
+    """RMSprop (Tieleman & Hinton, Coursera lecture 6.5, 2012), exactly as ``torch.optim.RMSprop``.
 
     Update rule for each parameter ``p``:
 

@@ -19,6 +19,7 @@ from convnp.functional.row_columns import (
     conv2d_by_rows,
     conv2d_grad_x_by_rows,
     grad_x_rows_are_cheaper,
+    kernel_row_bands,
     row_columns,
     row_grad_weight,
     row_windows,
@@ -87,8 +88,56 @@ def test_conv_by_rows_and_its_grad_weight_match_the_loop_reference(case, C_out, 
     grad_y = rng.standard_normal((shape[0], C_out, H_out, W_out))
     expected = conv2d_backward_naive(grad_y, x, weight, None, s, p, d, 1)[1]
     grad_y_rows = grad_y.transpose(1, 2, 3, 0).reshape(C_out, H_out, W_out * shape[0])
-    np.testing.assert_allclose(row_grad_weight(grad_y_rows, windows, weight.shape), expected,
-                               rtol=1e-10, atol=1e-10)
+    grad_w = row_grad_weight(grad_y_rows, windows, weight.shape, shape[2], s[0], p[0])
+    np.testing.assert_allclose(grad_w, expected, rtol=1e-10, atol=1e-10)
+
+
+@given(st.integers(1, 9), st.integers(1, 4), st.integers(1, 3), st.integers(0, 5),
+       st.integers(1, 6))
+def test_kernel_row_bands_hold_each_output_row_with_the_kernel_rows_inside_the_input(
+        H, kH, sH, pH, row_size):
+    """Checked row by row against the definition: kernel row i of output row h reads input
+    row h*sH + i - pH, which must lie in 0..H-1."""
+    H_out = (H + 2 * pH - kH) // sH + 1
+    assume(H_out >= 1)
+    bands = kernel_row_bands(H, H_out, kH, sH, pH, row_size)
+    covered = [h for out_rows, _ in bands for h in range(H_out)[out_rows]]
+    assert covered == list(range(H_out))
+    for out_rows, k in bands:
+        for h in range(H_out)[out_rows]:
+            inside = [i for i in range(kH) if 0 <= h * sH + i - pH < H]
+            kernel_rows = range(kH * row_size)[k]
+            assert list(kernel_rows) == [i * row_size + j for i in inside
+                                         for j in range(row_size)]
+    for (_, a), (_, b) in zip(bands, bands[1:]):
+        assert a != b  # neighbouring bands differ, or they would be one
+
+
+@given(rows_case(), st.integers(1, 3), seeds)
+def test_products_never_read_the_rows_of_padding(case, C_out, seed):
+    """With NaN in the padding rows of ``rows`` instead of zeros, y and grad_W come out
+    the same: the border rows' products leave those rows out."""
+    shape, k, s, p, d, (H_out, W_out) = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    weight = rng.standard_normal((C_out, shape[1], *k))
+    y, windows = conv2d_by_rows(x, weight, s, p, d)
+    grad_y = rng.standard_normal((C_out, H_out, W_out * shape[0]))
+    grad_w = row_grad_weight(grad_y, windows, weight.shape, shape[2], s[0], p[0])
+
+    def poisoned(*args):
+        rows = row_columns(*args)
+        rows[:p[0]] = np.nan
+        rows[p[0] + shape[2]:] = np.nan
+        return rows
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(row_columns_module, "row_columns", poisoned)
+        y_nan, windows_nan = conv2d_by_rows(x, weight, s, p, d)
+    assert np.isnan(windows_nan).any() == (p[0] > 0)
+    np.testing.assert_array_equal(y_nan, y)
+    np.testing.assert_array_equal(
+        row_grad_weight(grad_y, windows_nan, weight.shape, shape[2], s[0], p[0]), grad_w)
 
 
 @given(rows_case(), st.integers(1, 3), st.booleans(), seeds)

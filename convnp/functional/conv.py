@@ -215,7 +215,8 @@ def conv2d_backward(grad_y: np.ndarray,
     gy = grad_y.transpose(1, 2, 3, 0).reshape(G, C_out // G, H_out * W_out * N)
     grad_bias = gy.sum(axis=2).reshape(C_out) if has_bias else None
     if isinstance(cache, RowsCache):  # cols holds the windows: sum_h grad_Y[:, h] @ block_h.T
-        grad_weight = row_grad_weight(gy.reshape(C_out, H_out, -1), cols, weight.shape)
+        grad_weight = row_grad_weight(gy.reshape(C_out, H_out, -1), cols, weight.shape,
+                                      x_shape[2], stride[0], padding[0])
     else:
         grad_weight = fast_grad_weight(gy, cols).reshape(weight.shape)  # grad_Y @ cols.T
     if not input_grad:

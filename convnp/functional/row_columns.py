@@ -23,6 +23,11 @@ This is the memory-efficient convolution (MEC) of Cho and Brand (ICML 2017), wit
 batch axis last (trick 1). ``rows_are_cheaper`` says where it pays: stride 1, where the
 blocks overlap most, and products at least ``ROWS_MIN_WIDTH`` positions wide.
 
+The rows of padding are zero, and an output row at the top or bottom border multiplies
+some of them. Its product leaves out the kernel rows that fall there
+(``kernel_row_bands``): on a 2x2 map with padding 1, each output row uses two of a 3x3
+kernel's three rows, and the products do 2/3 of the work.
+
 dL/dx runs the same idea backwards (``conv2d_grad_x_by_rows``): one product per input
 row sums its kH kernel rows, and col2im is left with the kW shifts along the width.
 ``grad_x_rows_are_cheaper`` takes it for a network's first layer.
@@ -107,6 +112,43 @@ def row_windows(rows: np.ndarray, kernel_height: int, stride_height: int,
                       writeable=False)
 
 
+def kernel_row_bands(x_height: int, H_out: int, kernel_height: int, stride_height: int,
+                     pad_height: int, row_size: int) -> list[tuple[slice, slice]]:
+    """The output rows, in bands that meet the input with the same kernel rows.
+
+    Output row h meets input row ``h*sH + i - pH`` with kernel row i. Outside the input
+    that row is padding: zero in ``rows``, so it adds nothing to the product. Only kernel
+    rows ``max(0, pH - h*sH) <= i < min(kH, H + pH - h*sH)`` count. Consecutive output
+    rows that use the same kernel rows make one band: each border row on its own, and the
+    rows in between, which use all kH, together.
+
+    Args:
+        x_height, H_out, kernel_height, stride_height, pad_height: H, H_out, kH, sH, pH.
+        row_size: numbers per kernel row in a window, ``kW*C_in``.
+
+    Returns:
+        ``(output rows, window rows)`` pairs of slices: the band's rows of y, and the rows
+        of their windows (and of ``Wmat_ijc``'s columns) that it uses. The second is
+        empty where every kernel row falls on padding (padding of kH or more).
+
+    Example:
+        >>> kernel_row_bands(2, 2, 3, 1, 1, 10)     # a 2x2 map, 3x3 kernel, padding 1
+        [(slice(0, 1, None), slice(10, 30, None)), (slice(1, 2, None), slice(0, 20, None))]
+        >>> [(b.start, b.stop) for b, _ in kernel_row_bands(14, 14, 3, 1, 1, 48)]
+        [(0, 1), (1, 13), (13, 14)]
+    """
+    bands: list[tuple[int, int, int, int]] = []
+    for h in range(H_out):
+        first = max(0, pad_height - h * stride_height)
+        stop = max(first, min(kernel_height, x_height + pad_height - h * stride_height))
+        if bands and bands[-1][2:] == (first, stop):
+            bands[-1] = (bands[-1][0], h + 1, first, stop)
+        else:
+            bands.append((h, h + 1, first, stop))
+    return [(slice(h0, h1), slice(first * row_size, stop * row_size))
+            for h0, h1, first, stop in bands]
+
+
 def conv2d_by_rows(x: np.ndarray, weight: np.ndarray, stride: Pair, padding: Pair,
                    dilation: Pair) -> tuple[np.ndarray, np.ndarray]:
     """A convolution without bias (groups 1, dilation 1 in H), one product per output row.
@@ -127,28 +169,33 @@ def conv2d_by_rows(x: np.ndarray, weight: np.ndarray, stride: Pair, padding: Pai
         >>> np.allclose(y.transpose(3, 0, 1, 2), conv2d_forward(x, w, None, padding=(1, 0))[0])
         True
     """
-    N, _, H, _ = x.shape
+    N, C_in, H, _ = x.shape
     C_out, _, kH, kW = weight.shape
     H_out = conv_output_size(H, kH, stride[0], padding[0], 1)
     rows = row_columns(x, (kH, kW), stride, padding, dilation)
     windows = row_windows(rows, kH, stride[0], H_out)
-    w = weight.transpose(0, 2, 3, 1).reshape(C_out, kH * kW * weight.shape[1])
+    w = weight.transpose(0, 2, 3, 1).reshape(C_out, kH * kW * C_in)
     y = np.empty((C_out, H_out, windows.shape[2]), dtype=np.result_type(x, weight))
-    matmul(w, windows, out=y.transpose(1, 0, 2))  # y[:, h] = Wmat_ijc @ windows[h]
+    for out_rows, k in kernel_row_bands(H, H_out, kH, stride[0], padding[0], kW * C_in):
+        # y[:, h] = Wmat_ijc @ windows[h], over the kernel rows that meet the input
+        matmul(w[:, k], windows[out_rows, k], out=y[:, out_rows].transpose(1, 0, 2))
     return y.reshape(C_out, H_out, -1, N), windows
 
 
-def row_grad_weight(grad_y: np.ndarray, windows: np.ndarray,
-                    weight_shape: tuple[int, ...]) -> np.ndarray:
+def row_grad_weight(grad_y: np.ndarray, windows: np.ndarray, weight_shape: tuple[int, ...],
+                    x_height: int, stride_height: int, pad_height: int) -> np.ndarray:
     """``grad_W = sum_h grad_Y[:, h] @ windows[h].T``, in the weight's (c, i, j) order.
 
     Each product is taken as ``windows[h] @ grad_Y[:, h].T`` (the long side on the left,
-    as in ``_fast.fast_grad_weight``), then the H_out of them are summed.
+    as in ``_fast.fast_grad_weight``), then the H_out of them are summed. As in
+    ``conv2d_by_rows``, a border row's product leaves out the kernel rows over padding,
+    whose columns are zero.
 
     Args:
         grad_y: (C_out, H_out, W_out*N): dL/dy stored batch-last.
         windows: from ``conv2d_by_rows``.
         weight_shape: (C_out, C_in, kH, kW).
+        x_height, stride_height, pad_height: H, sH and pH of the forward pass.
 
     **Shape:** -> (C_out, C_in, kH, kW).
 
@@ -159,14 +206,18 @@ def row_grad_weight(grad_y: np.ndarray, windows: np.ndarray,
         >>> y, windows = conv2d_by_rows(x, w, (1, 1), (0, 0), (1, 1))    # (4, 3, 5, 2)
         >>> grad_y = rng.normal(size=(2, 4, 3, 5))
         >>> grad_w = row_grad_weight(grad_y.transpose(1, 2, 3, 0).reshape(4, 3, 10),
-        ...                          windows, w.shape)
+        ...                          windows, w.shape, 5, 1, 0)
         >>> expected = conv2d_backward_naive(grad_y, x, w, None, 1, 0, 1, 1)[1]
         >>> np.allclose(grad_w, expected)
         True
     """
     C_out, C_in, kH, kW = weight_shape
-    per_row = matmul(windows, grad_y.transpose(1, 2, 0))  # (H_out, kH*kW*C_in, C_out)
-    return per_row.sum(axis=0).reshape(kH, kW, C_in, C_out).transpose(3, 2, 0, 1)
+    grad_w = np.zeros((kH * kW * C_in, C_out), dtype=np.result_type(grad_y, windows))
+    for out_rows, k in kernel_row_bands(x_height, grad_y.shape[1], kH, stride_height,
+                                        pad_height, kW * C_in):
+        per_row = matmul(windows[out_rows, k], grad_y[:, out_rows].transpose(1, 2, 0))
+        grad_w[k] += per_row.sum(axis=0)  # per_row: (rows of the band, K of the band, C_out)
+    return grad_w.reshape(kH, kW, C_in, C_out).transpose(3, 2, 0, 1)
 
 
 def conv2d_grad_x_by_rows(grad_y: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...],
@@ -233,7 +284,7 @@ def conv2d_grad_x_by_rows(grad_y: np.ndarray, weight: np.ndarray, x_shape: tuple
     return grad_x[:, :, pW:pW + W].transpose(3, 0, 1, 2)
 
 
-ROWS_MIN_WIDTH = 256
+ROWS_MIN_WIDTH = 128
 """Fewest positions (``W_out*N``) per output-row product for ``rows_are_cheaper``."""
 
 
@@ -246,10 +297,11 @@ def rows_are_cheaper(x_shape: tuple[int, ...], y_shape: tuple[int, ...],
     narrower ones of ``W_out*N`` positions each. Forward and backward of one layer, new
     time over old (batch 64 unless given): a ResNet's 16 channels on 14x14 maps 0.48,
     32 on 7x7 0.76, 64 on 4x4 0.92; LeNet's layers 0.79 and 0.86; ``conv_bench.py``'s
-    64- and 128-channel layers 0.80 and 0.92. Rows narrower than ``ROWS_MIN_WIDTH``
-    (2x2 maps, 4x4 at batch 32) measured 0.87 to 1.03, and stride 2 0.98 to 1.03 on 3x3
-    kernels: those keep im2col. Groups would need one set of row columns per group;
-    they keep im2col too.
+    64- and 128-channel layers 0.80 and 0.92. On 2x2 maps the border rows' products
+    skip a third of the kernel (``kernel_row_bands``), and rows of 128 positions (batch
+    64) measured 0.79 to 0.85; rows narrower than ``ROWS_MIN_WIDTH`` about 1.04, and
+    stride 2 0.98 to 1.03 on 3x3 kernels: those keep im2col. Groups would need one set of
+    row columns per group; they keep im2col too.
     """
     (N, _, _, _), (_, _, _, W_out) = x_shape, y_shape
     return (groups == 1 and kernel_size[0] > 1 and stride[0] == 1 and dilation[0] == 1

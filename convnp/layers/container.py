@@ -95,10 +95,9 @@ class Sequential(Module):
             for layer in reversed(self.layers):
                 grad = layer.backward(grad)
             return grad
-        with_params = [i for i, layer in enumerate(self.layers) if layer.parameters()]
-        if not with_params:
+        first = next((i for i, layer in enumerate(self.layers) if _has_parameters(layer)), None)
+        if first is None:
             return None
-        first = with_params[0]
         for layer in reversed(self.layers[first + 1:]):
             grad = layer.backward(grad)
         return backward_without_input_grad(self.layers[first], grad)
@@ -135,9 +134,14 @@ def _branch_backward(branch: Module, grad_y: np.ndarray, input_grad: bool) -> np
     """
     if input_grad:
         return branch.backward(grad_y)
-    if not branch.parameters():
+    if not _has_parameters(branch):
         return None
     return backward_without_input_grad(branch, grad_y)
+
+
+def _has_parameters(module: Module) -> bool:
+    """Does ``module`` or a child of it hold a Parameter? Stops at the first one found."""
+    return next(module.named_parameters(), None) is not None
 
 
 def _check_distinct(owner: str, modules: list[Module]) -> None:

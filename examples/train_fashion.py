@@ -17,6 +17,10 @@ two mild regularisers: each batch is randomly mirrored left to right
 (``convnp.data.Augment``; ``FLIPPED``) and the targets are smoothed by 0.1
 (``CrossEntropyLoss(label_smoothing=0.1)``; ``LABEL_SMOOTHING``). Flips are on by
 default only for Fashion-MNIST: a mirrored 2, 3 or 7 of the MNIST fallback is no digit.
+ResNet's learning rate also follows a one-cycle schedule (``OneCycleLR``, stepped after
+every batch; ``ONE_CYCLE``): up from lr/25 to its lr of 0.2 over the first 30% of the
+batches, then down to lr/250,000. On a held-out sixth of the training set it beat
+the cosine schedule at lr 0.1 on every seed tried (``docs/10_modern_cnns.md``).
 
 If Fashion-MNIST cannot be found (``--data-dir``, ``$CONVNP_DATA``, ``~/.cache/convnp``)
 or downloaded, the script says so in one line and trains on the bundled MNIST sample,
@@ -46,15 +50,17 @@ from convnp.data import (
 )
 from convnp.losses import CrossEntropyLoss
 from convnp.models import LADDER, ladder_model
-from convnp.optim import SGD, CosineAnnealingLR
+from convnp.optim import SGD, CosineAnnealingLR, OneCycleLR
 from convnp.train import Trainer
 
-LEARNING_RATES = {"lenet": 0.05, "bn-lenet": 0.1, "nin": 0.05, "vgg": 0.05, "resnet": 0.1,
-                  "densenet": 0.1}
+LEARNING_RATES = {"lenet": 0.05, "bn-lenet": 0.1, "nin": 0.05, "vgg": 0.05, "resnet": 0.2,
+                  "densenet": 0.1}  # the peak of the schedule for the models in ONE_CYCLE
 BATCH_SIZES = {"lenet": 64, "bn-lenet": 64, "nin": 128, "vgg": 128, "resnet": 128,
                "densenet": 128}
 FLIPPED = {"resnet"}
 LABEL_SMOOTHING = {"resnet": 0.1}
+ONE_CYCLE = {"resnet"}
+SCHEDULES = ("cosine", "one-cycle")
 # Models with a BatchNorm1d: in training it needs at least 2 images per batch. (The
 # BatchNorm2d layers of the others see many pixels per channel, even in a 1-image batch.)
 NEEDS_TWO_IMAGES = {"bn-lenet"}
@@ -67,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int,
                    help="default: the model's entry in BATCH_SIZES")
     p.add_argument("--lr", type=float, help="default: the model's entry in LEARNING_RATES")
+    p.add_argument("--schedule", choices=SCHEDULES,
+                   help="'cosine' over the epochs, or 'one-cycle' over the batches (OneCycleLR "
+                        "with peak --lr); default: 'one-cycle' for the models in ONE_CYCLE")
     p.add_argument("--flip", action=argparse.BooleanOptionalAction,
                    help="mirror random training images; default: on for the models in "
                         "FLIPPED, on Fashion-MNIST")
@@ -109,6 +118,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.batch_size = BATCH_SIZES[args.model]
     if args.label_smoothing is None:
         args.label_smoothing = LABEL_SMOOTHING.get(args.model, 0.0)
+    if args.schedule is None:
+        args.schedule = "one-cycle" if args.model in ONE_CYCLE else "cosine"
     return args
 
 
@@ -161,7 +172,8 @@ def main(argv: list[str] | None = None) -> float:
     rng = np.random.default_rng(args.seed)
     model = ladder_model(args.model, rng=rng)
     n_params = sum(p.data.size for p in model.parameters())
-    recipe = [f"SGD lr {args.lr} momentum {args.momentum}"]
+    lr = f"one-cycle lr up to {args.lr}" if args.schedule == "one-cycle" else f"lr {args.lr}"
+    recipe = [f"SGD {lr} momentum {args.momentum}"]
     recipe += ["random flips"] if args.flip else []
     recipe += [f"shifts up to {args.shift} px"] if args.shift else []
     recipe += [f"label smoothing {args.label_smoothing}"] if args.label_smoothing else []
@@ -170,13 +182,18 @@ def main(argv: list[str] | None = None) -> float:
           f"{', '.join(recipe)}")
     optimizer = SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                     weight_decay=args.weight_decay)
-    scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs)
     augment = (Augment(args.flip, args.shift, fill=background) if args.flip or args.shift
                else None)
     loader = DataLoader(x_train, y_train, args.batch_size, shuffle=True, rng=rng,
                         transform=augment)
+    if args.schedule == "one-cycle":
+        scheduler = OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * len(loader))
+        step = "batch"
+    else:
+        scheduler, step = CosineAnnealingLR(optimizer, T_max=args.epochs), "epoch"
     loss_fn = CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    trainer = Trainer(model, loss_fn, optimizer, scheduler, verbose=args.verbose)
+    trainer = Trainer(model, loss_fn, optimizer, scheduler, scheduler_step=step,
+                      verbose=args.verbose)
     # As in d2l, the test set is evaluated after every epoch to show progress ("val" below);
     # nothing is chosen by it, so it stays a fair test.
     history = trainer.fit(loader, args.epochs, val_data=(x_test, y_test))

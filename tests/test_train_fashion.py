@@ -43,6 +43,20 @@ def test_resnet_augments_its_training_batches(capsys, monkeypatch, flags, flippe
     assert all((a.flip, a.max_shift) == (True, 2) for a in calls)
 
 
+def test_one_cycle_steps_after_every_batch_up_to_the_peak_lr(tmp_path, capsys):
+    path = tmp_path / "lenet.npz"
+    train_fashion().main(["--model", "lenet", "--schedule", "one-cycle", "--lr", "0.05",
+                          "--sample", "--limit", "640", "--epochs", "2", "--verbose", "0",
+                          "--save", str(path)])
+    assert "SGD one-cycle lr up to 0.05 momentum 0.9" in capsys.readouterr().out
+    history = load_checkpoint(path, lenet5("modern", rng=np.random.default_rng(1)))
+    # 10 batches per epoch, 20 in all: up from 0.05/25 over steps 0..5 (0.3*20 - 1), then
+    # a cosine down to 0.05/25/1e4 at step 19; epoch 2 starts at step 10.
+    low, peak = 0.05 / 25 / 1e4, 0.05
+    at_10 = low + (peak - low) * (1 + np.cos(np.pi * (10 - 5) / (19 - 5))) / 2
+    np.testing.assert_allclose(history.lr, [0.05 / 25, at_10], rtol=1e-12)
+
+
 def test_falls_back_to_the_sample_when_fashion_mnist_is_absent(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CONVNP_DATA", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -61,7 +75,10 @@ def test_arguments(capsys):
     assert module.parse_args(["--model", "lenet", "--batch-size", "32"]).batch_size == 32
     resnet = module.parse_args(["--model", "resnet"])
     assert (resnet.flip, resnet.shift, resnet.label_smoothing) == (None, 0, 0.1)
-    assert module.FLIPPED == {"resnet"}  # None: decided by the data (main)
+    assert (resnet.schedule, resnet.lr) == ("one-cycle", 0.2)
+    assert module.FLIPPED == module.ONE_CYCLE == {"resnet"}  # flip None: decided by the data
+    assert module.parse_args(["--model", "resnet", "--schedule", "cosine"]).schedule == "cosine"
+    assert args.schedule == "cosine"
     vgg = module.parse_args(["--model", "vgg", "--flip", "--shift", "2"])
     assert (vgg.flip, vgg.shift, vgg.label_smoothing) == (True, 2, 0.0)
     assert module.parse_args(["--model", "resnet", "--no-flip"]).flip is False

@@ -17,9 +17,9 @@ two mild regularisers: each batch is randomly mirrored left to right
 (``convnp.data.Augment``; ``FLIPPED``) and the targets are smoothed by 0.1
 (``CrossEntropyLoss(label_smoothing=0.1)``; ``LABEL_SMOOTHING``). Flips are on by
 default only for Fashion-MNIST: a mirrored 2, 3 or 7 of the MNIST fallback is no digit.
-ResNet's learning rate also follows a one-cycle schedule (``OneCycleLR``, stepped after
-every batch; ``ONE_CYCLE``): up from lr/25 to its lr of 0.2 over the first 30% of the
-batches, then down to lr/250,000. On a held-out sixth of the training set it beat
+ResNet's learning rate follows a one-cycle schedule instead (``OneCycleLR``, stepped
+after every batch; ``ONE_CYCLE``): up from lr/25 to its lr of 0.2 over the first 30% of
+the batches, then down to lr/250,000. On a held-out sixth of the training set it beat
 the cosine schedule at lr 0.1 on every seed tried (``docs/10_modern_cnns.md``).
 
 If Fashion-MNIST cannot be found (``--data-dir``, ``$CONVNP_DATA``, ``~/.cache/convnp``)
